@@ -1,0 +1,265 @@
+// Verification of a DPoP proof (RFC 9449 §4.3) as an ordered list of small named steps that
+// stops at the first failure. The replay entry is written last, only for a proof that passed
+// every other check.
+import { accessTokenHash } from './ath.js';
+import { KeyboundError } from './errors.js';
+import { defaultKeyCache, type KeyCache } from './key-cache.js';
+import { b64uDecode, b64uDecodeText, utf8 } from './lib/base64url.js';
+import { type CryptoProvider, isSupportedAlgorithm, type JwsAlgorithm, type PublicJwk } from './lib/crypto.js';
+import { getDefaultCrypto } from './lib/default-crypto.js';
+import { type JsonObject, parseJsonObject } from './lib/json.js';
+import { LruCache } from './lib/lru.js';
+import { normalizeHtu, tryNormalizeHtu } from './htu.js';
+import type { NonceVerifier } from './nonce.js';
+import { type ReplayStore, replayKey } from './replay/store.js';
+
+export const DEFAULT_DPOP_ALGORITHMS: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'];
+export const DEFAULT_MAX_AGE_SECONDS = 60;
+export const DEFAULT_CLOCK_SKEW_SECONDS = 5;
+export const DEFAULT_MAX_JTI_LENGTH = 256;
+export const DEFAULT_MAX_PROOF_LENGTH = 8192;
+
+export interface VerifyProofOptions {
+  /** The request method. */
+  htm: string;
+  /** The request URL as the server knows it publicly (normalised here; query ignored). */
+  htu: string;
+  /** The access token presented with the proof: its ath must match (RFC 9449 §4.3 check 12). */
+  accessToken?: string;
+  /** Precomputed ath of accessToken, when the caller has it cached. */
+  accessTokenHash?: string;
+  /** Current time in epoch seconds (default: the system clock). */
+  now?: number;
+  /** Accepted signature algorithms (default ES256, ES384, EdDSA, PS256, RS256). */
+  algorithms?: readonly JwsAlgorithm[];
+  /** How long after its iat a proof is accepted, in seconds (default 60). */
+  maxAgeSeconds?: number;
+  /** Tolerated clock difference in either direction, in seconds (default 5). */
+  clockSkewSeconds?: number;
+  maxJtiLength?: number;
+  maxProofLength?: number;
+  /** Server nonces: `required` makes a proof without nonce fail with nonce_required. */
+  nonce?: { verifier: NonceVerifier; required: boolean };
+  /** Where used proofs are remembered. Without one there is no replay check. */
+  replayStore?: ReplayStore;
+  crypto?: CryptoProvider;
+  keyCache?: KeyCache;
+}
+
+export interface DpopProofClaims extends JsonObject {
+  jti: string;
+  htm: string;
+  htu: string;
+  iat: number;
+  ath?: string;
+  nonce?: string;
+}
+
+export interface VerifiedProof {
+  /** RFC 7638 thumbprint of the proof key: compare with cnf.jkt. */
+  jkt: string;
+  jwk: PublicJwk;
+  alg: JwsAlgorithm;
+  header: JsonObject;
+  claims: DpopProofClaims;
+}
+
+interface Context {
+  readonly options: VerifyProofOptions;
+  readonly crypto: CryptoProvider;
+  readonly now: number;
+  raw: string;
+  header: JsonObject;
+  claims: JsonObject;
+  alg: JwsAlgorithm;
+  jwk: PublicJwk;
+  jkt: string;
+  keyHandle: object;
+}
+
+type Step = (ctx: Context) => void | Promise<void>;
+
+const MAX_RECEIVED = 200;
+const clip = (v: unknown): string => {
+  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  return s.length > MAX_RECEIVED ? `${s.slice(0, MAX_RECEIVED)}…` : s;
+};
+
+// 1. exactly one proof, a compact JWS whose header and payload are JSON objects
+const parse: Step = (ctx) => {
+  const input = ctx.raw;
+  const limit = ctx.options.maxProofLength ?? DEFAULT_MAX_PROOF_LENGTH;
+  if (input.length > limit) {
+    throw new KeyboundError('proof_too_large', undefined, { expected: limit, received: input.length });
+  }
+  const first = input.indexOf('.');
+  const second = first < 0 ? -1 : input.indexOf('.', first + 1);
+  if (second < 0 || input.indexOf('.', second + 1) >= 0 || first === 0 || second === first + 1 || second === input.length - 1) {
+    throw new KeyboundError('proof_malformed', 'the proof is not a compact JWS (three non-empty base64url parts)');
+  }
+  const headerText = b64uDecodeText(input.slice(0, first));
+  const payloadText = b64uDecodeText(input.slice(first + 1, second));
+  if (headerText === undefined || payloadText === undefined) {
+    throw new KeyboundError('proof_malformed', 'the proof header or payload is not base64url-encoded UTF-8');
+  }
+  const header = parseJsonObject(headerText);
+  const claims = parseJsonObject(payloadText);
+  if (header === 'duplicate' || claims === 'duplicate') {
+    throw new KeyboundError('duplicate_member', `the proof ${header === 'duplicate' ? 'header' : 'payload'} repeats a member name`);
+  }
+  if (header === 'invalid' || claims === 'invalid') {
+    throw new KeyboundError('proof_malformed', `the proof ${header === 'invalid' ? 'header' : 'payload'} is not a JSON object`);
+  }
+  ctx.header = header;
+  ctx.claims = claims;
+};
+
+// 2. JOSE header: typ, alg in the allow-list, no crit, jwk a public key fitting alg
+const joseHeader: Step = async (ctx) => {
+  const { typ, alg, crit, jwk } = ctx.header;
+  if (typeof typ !== 'string' || !/^(application\/)?dpop\+jwt$/i.test(typ)) {
+    throw new KeyboundError('typ_invalid', undefined, { expected: 'dpop+jwt', received: clip(typ) });
+  }
+  const allowed = ctx.options.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
+  if (!isSupportedAlgorithm(alg) || !allowed.includes(alg)) {
+    throw new KeyboundError('alg_not_allowed', undefined, { expected: allowed.join(' '), received: clip(alg) });
+  }
+  if (crit !== undefined) throw new KeyboundError('crit_unsupported');
+  if (jwk === undefined) throw new KeyboundError('jwk_missing');
+  const key = await (ctx.options.keyCache ?? defaultKeyCache).resolve(jwk, alg, ctx.crypto);
+  ctx.alg = alg;
+  ctx.jwk = key.jwk;
+  ctx.jkt = key.jkt;
+  ctx.keyHandle = key.handle;
+};
+
+// 3. signature, with the key from the header
+const signature: Step = async (ctx) => {
+  const lastDot = ctx.raw.lastIndexOf('.');
+  const sig = b64uDecode(ctx.raw.slice(lastDot + 1));
+  if (sig === undefined) throw new KeyboundError('proof_malformed', 'the proof signature is not base64url');
+  const ok = await ctx.crypto.verify(ctx.alg, ctx.keyHandle, utf8(ctx.raw.slice(0, lastDot)), sig);
+  if (!ok) throw new KeyboundError('bad_signature');
+};
+
+const htuCache = new LruCache<string, string>(1000);
+function cachedNormalizeHtu(value: string): string | undefined {
+  let n = htuCache.get(value);
+  if (n === undefined) {
+    n = tryNormalizeHtu(value);
+    if (n !== undefined) htuCache.set(value, n);
+  }
+  return n;
+}
+
+// 4. claims: htm, htu, jti, ath
+const claims: Step = async (ctx) => {
+  const { htm, htu, jti, ath } = ctx.claims;
+  const o = ctx.options;
+  if (htm !== o.htm) throw new KeyboundError('htm_mismatch', undefined, { expected: o.htm, received: clip(htm) });
+  const expectedHtu = cachedNormalizeHtu(o.htu) ?? normalizeHtu(o.htu);
+  if (htu !== expectedHtu) {
+    const received = typeof htu === 'string' ? cachedNormalizeHtu(htu) : undefined;
+    if (received !== expectedHtu) {
+      throw new KeyboundError('htu_mismatch', `the proof was made for ${clip(received ?? htu)}, not ${expectedHtu}`, {
+        expected: expectedHtu,
+        received: clip(received ?? htu),
+      });
+    }
+  }
+  if (typeof jti !== 'string' || jti.length === 0) throw new KeyboundError('jti_missing');
+  const maxJti = o.maxJtiLength ?? DEFAULT_MAX_JTI_LENGTH;
+  if (jti.length > maxJti) throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
+  if (o.accessToken !== undefined || o.accessTokenHash !== undefined) {
+    if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
+    const expected = o.accessTokenHash ?? (await accessTokenHash(o.accessToken!, ctx.crypto));
+    if (ath !== expected) throw new KeyboundError('ath_mismatch');
+  }
+};
+
+// 5. freshness: iat within the window, and the server nonce when nonces are in use
+const freshness: Step = async (ctx) => {
+  const { iat, nonce } = ctx.claims;
+  const o = ctx.options;
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new KeyboundError('iat_invalid', undefined, { received: clip(iat) });
+  const skew = o.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const maxAge = o.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  const offset = Math.round(iat - ctx.now);
+  if (iat > ctx.now + skew) {
+    throw new KeyboundError('iat_in_future', `iat is ${offset} s ahead of the server clock`, { expected: `<= ${skew} s ahead`, received: offset });
+  }
+  if (iat < ctx.now - maxAge - skew) {
+    throw new KeyboundError('iat_too_old', `iat is ${-offset} s old`, { expected: `<= ${maxAge + skew} s old`, received: offset });
+  }
+  if (o.nonce !== undefined) {
+    if (nonce === undefined) {
+      if (o.nonce.required) throw new KeyboundError('nonce_required');
+    } else {
+      const result = typeof nonce === 'string' ? await o.nonce.verifier.check(nonce, ctx.now) : 'invalid';
+      if (result === 'stale') throw new KeyboundError('nonce_stale');
+      if (result === 'invalid') throw new KeyboundError('nonce_invalid');
+    }
+  }
+};
+
+// 6. replay, last: the entry lives as long as the proof could still pass the iat check
+const replay: Step = async (ctx) => {
+  const store = ctx.options.replayStore;
+  if (store === undefined) return;
+  const skew = ctx.options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const maxAge = ctx.options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  const iat = ctx.claims.iat as number;
+  const ttlMs = Math.max(1000, Math.ceil((iat + maxAge + skew - ctx.now) * 1000));
+  let first: boolean;
+  try {
+    first = await store.setIfAbsent(replayKey(ctx.jkt, ctx.claims.jti as string), ttlMs);
+  } catch (cause) {
+    if (cause instanceof KeyboundError) throw cause;
+    throw new KeyboundError('replay_store_unavailable', undefined, {}, { cause });
+  }
+  if (!first) throw new KeyboundError('replay');
+};
+
+/** The checks in the order they run. */
+export const PROOF_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
+  ['parse', parse],
+  ['header', joseHeader],
+  ['signature', signature],
+  ['claims', claims],
+  ['freshness', freshness],
+  ['replay', replay],
+];
+
+/**
+ * Verifies the DPoP header value(s) of a request. `proof` is what the request carried: one string,
+ * the list of values when the header was repeated, or nothing.
+ * Resolves with the proof key's thumbprint and the claims; throws a KeyboundError otherwise.
+ */
+export async function verifyProof(
+  proof: string | readonly string[] | undefined | null,
+  options: VerifyProofOptions,
+): Promise<VerifiedProof> {
+  const raw = singleProof(proof);
+  const ctx = {
+    options,
+    crypto: options.crypto ?? getDefaultCrypto(),
+    now: options.now ?? Date.now() / 1000,
+    raw,
+  } as Context;
+  for (const [, step] of PROOF_STEPS) {
+    const pending = step(ctx);
+    if (pending !== undefined) await pending;
+  }
+  return { jkt: ctx.jkt, jwk: ctx.jwk, alg: ctx.alg, header: ctx.header, claims: ctx.claims as DpopProofClaims };
+}
+
+function singleProof(proof: string | readonly string[] | undefined | null): string {
+  let value = proof;
+  if (Array.isArray(value)) {
+    if (value.length > 1) throw new KeyboundError('proof_multiple', 'the request has more than one DPoP header');
+    value = value[0];
+  }
+  if (typeof value !== 'string' || value.length === 0) throw new KeyboundError('proof_missing');
+  if (value.includes(',')) throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
+  return value;
+}

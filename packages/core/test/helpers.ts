@@ -1,0 +1,2 @@
+export * from '@keybound/core';
+export { nodeCrypto as nodeCryptoForTests } from '@keybound/core/node';
