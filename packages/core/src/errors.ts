@@ -23,7 +23,11 @@ const proof = (meaning: string): CodeInfo => ({ error: 'invalid_dpop_proof', sta
 const nonce = (meaning: string): CodeInfo => ({ error: 'use_dpop_nonce', status: 401, meaning });
 const token = (meaning: string): CodeInfo => ({ error: 'invalid_token', status: 401, meaning });
 const request = (meaning: string): CodeInfo => ({ error: 'invalid_request', status: 400, meaning });
-const unavailable = (meaning: string): CodeInfo => ({ error: 'temporarily_unavailable', status: 503, meaning });
+const unavailable = (meaning: string): CodeInfo => ({
+  error: 'temporarily_unavailable',
+  status: 503,
+  meaning,
+});
 
 export const ERROR_CODES = {
   // DPoP proof (RFC 9449 §4.3), in the order the checks run
@@ -54,7 +58,9 @@ export const ERROR_CODES = {
   ath_mismatch: proof('ath is not the hash of the presented access token'),
   replay: proof('this proof (key and jti) was already used'),
   replay_store_unavailable: unavailable('the replay store could not be reached; the request is refused'),
-  replay_store_full: unavailable('the in-memory replay store is full of live entries; the request is refused'),
+  replay_store_full: unavailable(
+    'the in-memory replay store is full of live entries; the request is refused',
+  ),
 
   // Access tokens and binding (RFC 6750, RFC 9449 §7, RFC 8705 §3)
   token_missing: { error: 'invalid_token', status: 401, meaning: 'no access token was presented' },
@@ -69,7 +75,11 @@ export const ERROR_CODES = {
   token_inactive: token('introspection says the token is not active'),
   issuer_unknown: token('the access token issuer is not configured'),
   audience_mismatch: token('the access token aud does not name this resource'),
-  insufficient_scope: { error: 'insufficient_scope', status: 403, meaning: 'the token lacks a required scope' },
+  insufficient_scope: {
+    error: 'insufficient_scope',
+    status: 403,
+    meaning: 'the token lacks a required scope',
+  },
   token_not_bound: token('the DPoP scheme was used with a token that has no cnf.jkt'),
   bound_token_as_bearer: token('a sender-constrained token was presented with the Bearer scheme'),
   dpop_required: token('the policy requires a DPoP-bound token; a bearer token was presented'),

@@ -47,7 +47,8 @@ export function parsePublicJwk(value: unknown): PublicJwk {
     case 'EC': {
       const crv = jwk.crv;
       const size = typeof crv === 'string' ? COORDINATE_BYTES[crv] : undefined;
-      if (size === undefined) throw new KeyboundError('jwk_invalid', 'unsupported EC curve', { received: String(crv) });
+      if (size === undefined)
+        throw new KeyboundError('jwk_invalid', 'unsupported EC curve', { received: String(crv) });
       bytes(jwk, 'x', size);
       bytes(jwk, 'y', size);
       return { kty: 'EC', crv: crv as string, x: jwk.x as string, y: jwk.y as string };
@@ -62,7 +63,8 @@ export function parsePublicJwk(value: unknown): PublicJwk {
     case 'RSA': {
       const n = bytes(jwk, 'n');
       const e = bytes(jwk, 'e');
-      if (n[0] === 0 || e[0] === 0) throw new KeyboundError('jwk_invalid', 'RSA n and e must not have leading zeros');
+      if (n[0] === 0 || e[0] === 0)
+        throw new KeyboundError('jwk_invalid', 'RSA n and e must not have leading zeros');
       if (n.length * 8 < MIN_RSA_BITS) {
         throw new KeyboundError('jwk_invalid', 'RSA modulus too small', {
           expected: `>= ${MIN_RSA_BITS} bits`,
@@ -80,10 +82,14 @@ export function parsePublicJwk(value: unknown): PublicJwk {
 export function assertJwkFitsAlgorithm(jwk: PublicJwk, alg: JwsAlgorithm): void {
   const info = ALGORITHMS[alg];
   if (info.kty !== jwk.kty || (info.crv !== undefined && info.crv !== jwk.crv)) {
-    throw new KeyboundError('jwk_alg_mismatch', `a ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ''} key cannot sign ${alg}`, {
-      expected: info.crv ?? info.kty,
-      received: jwk.crv ?? jwk.kty,
-    });
+    throw new KeyboundError(
+      'jwk_alg_mismatch',
+      `a ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ''} key cannot sign ${alg}`,
+      {
+        expected: info.crv ?? info.kty,
+        received: jwk.crv ?? jwk.kty,
+      },
+    );
   }
 }
 

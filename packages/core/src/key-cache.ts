@@ -20,8 +20,10 @@ function quickCanonical(jwk: Record<string, unknown>): string | undefined {
   if (kty === 'EC' && typeof crv === 'string' && typeof x === 'string' && typeof y === 'string') {
     return `{"crv":"${crv}","kty":"EC","x":"${x}","y":"${y}"}`;
   }
-  if (kty === 'OKP' && typeof crv === 'string' && typeof x === 'string') return `{"crv":"${crv}","kty":"OKP","x":"${x}"}`;
-  if (kty === 'RSA' && typeof e === 'string' && typeof n === 'string') return `{"e":"${e}","kty":"RSA","n":"${n}"}`;
+  if (kty === 'OKP' && typeof crv === 'string' && typeof x === 'string')
+    return `{"crv":"${crv}","kty":"OKP","x":"${x}"}`;
+  if (kty === 'RSA' && typeof e === 'string' && typeof n === 'string')
+    return `{"e":"${e}","kty":"RSA","n":"${n}"}`;
   return undefined;
 }
 
@@ -42,7 +44,11 @@ export class KeyCache {
       // A cached entry was fully validated when it was stored, and its canonical text pins every
       // key-defining member, so a hit needs only the checks that the canonical form cannot see.
       const quick = quickCanonical(raw);
-      if (quick !== undefined && (raw.use === undefined || raw.use === 'sig') && !PRIVATE_MEMBERS.some((m) => m in raw)) {
+      if (
+        quick !== undefined &&
+        (raw.use === undefined || raw.use === 'sig') &&
+        !PRIVATE_MEMBERS.some((m) => m in raw)
+      ) {
         const hit = this.#cache.get(`${crypto.name}|${alg}|${quick}`);
         if (hit !== undefined) return hit;
       }

@@ -29,12 +29,16 @@ export interface KeyOptions {
 }
 
 function checkAlg(alg: unknown): JwsAlgorithm {
-  if (!isSupportedAlgorithm(alg)) throw new KeyboundError('alg_not_allowed', 'unsupported algorithm', { received: String(alg) });
+  if (!isSupportedAlgorithm(alg))
+    throw new KeyboundError('alg_not_allowed', 'unsupported algorithm', { received: String(alg) });
   return alg;
 }
 
 /** Generates a new DPoP key (ES256 unless told otherwise). */
-export async function generateDpopKey(alg: JwsAlgorithm = 'ES256', options: KeyOptions = {}): Promise<DpopKey> {
+export async function generateDpopKey(
+  alg: JwsAlgorithm = 'ES256',
+  options: KeyOptions = {},
+): Promise<DpopKey> {
   const crypto = options.crypto ?? getDefaultCrypto();
   const { privateKey, publicJwk } = await crypto.generateKeyPair(checkAlg(alg), {
     extractable: options.extractable ?? false,
@@ -43,14 +47,22 @@ export async function generateDpopKey(alg: JwsAlgorithm = 'ES256', options: KeyO
 }
 
 /** Imports a private JWK as a DPoP key; alg defaults to the JWK's own "alg" or its key type's usual one. */
-export async function importDpopKey(jwk: PrivateJwk, alg?: JwsAlgorithm, options: KeyOptions = {}): Promise<DpopKey> {
+export async function importDpopKey(
+  jwk: PrivateJwk,
+  alg?: JwsAlgorithm,
+  options: KeyOptions = {},
+): Promise<DpopKey> {
   const crypto = options.crypto ?? getDefaultCrypto();
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.d !== 'string') {
     throw new KeyboundError('jwk_invalid', 'a private JWK (with "d") is required');
   }
-  const chosen = checkAlg(alg ?? (jwk.alg as string | undefined) ?? defaultAlgorithmFor(parsePublicJwk(publicMembers(jwk))));
+  const chosen = checkAlg(
+    alg ?? (jwk.alg as string | undefined) ?? defaultAlgorithmFor(parsePublicJwk(publicMembers(jwk))),
+  );
   assertJwkFitsAlgorithm(parsePublicJwk(publicMembers(jwk)), chosen);
-  const { privateKey, publicJwk } = await crypto.importPrivateKey(jwk, chosen, { extractable: options.extractable ?? false });
+  const { privateKey, publicJwk } = await crypto.importPrivateKey(jwk, chosen, {
+    extractable: options.extractable ?? false,
+  });
   return { alg: chosen, privateKey, publicJwk, jkt: await jwkThumbprint(publicJwk, crypto) };
 }
 

@@ -5,7 +5,10 @@ import type { CryptoProvider, PublicJwk } from './lib/crypto.js';
 import { getDefaultCrypto } from './lib/default-crypto.js';
 
 /** Thumbprint of a public (or private: only the public members are used) JWK. */
-export async function jwkThumbprint(jwk: PublicJwk | Record<string, unknown>, crypto?: CryptoProvider): Promise<string> {
+export async function jwkThumbprint(
+  jwk: PublicJwk | Record<string, unknown>,
+  crypto?: CryptoProvider,
+): Promise<string> {
   const { d, p, q, dp, dq, qi, oth, k, ...publicPart } = jwk as Record<string, unknown>;
   return thumbprintOfCanonical(canonicalJwk(parsePublicJwk(publicPart)), crypto);
 }

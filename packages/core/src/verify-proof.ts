@@ -3,13 +3,18 @@
 // every other check.
 import { accessTokenHash } from './ath.js';
 import { KeyboundError } from './errors.js';
+import { normalizeHtu, tryNormalizeHtu } from './htu.js';
 import { defaultKeyCache, type KeyCache } from './key-cache.js';
 import { b64uDecode, b64uDecodeText, utf8 } from './lib/base64url.js';
-import { type CryptoProvider, isSupportedAlgorithm, type JwsAlgorithm, type PublicJwk } from './lib/crypto.js';
+import {
+  type CryptoProvider,
+  isSupportedAlgorithm,
+  type JwsAlgorithm,
+  type PublicJwk,
+} from './lib/crypto.js';
 import { getDefaultCrypto } from './lib/default-crypto.js';
 import { type JsonObject, parseJsonObject } from './lib/json.js';
 import { LruCache } from './lib/lru.js';
-import { normalizeHtu, tryNormalizeHtu } from './htu.js';
 import type { NonceVerifier } from './nonce.js';
 import { type ReplayStore, replayKey } from './replay/store.js';
 
@@ -69,6 +74,8 @@ interface Context {
   readonly crypto: CryptoProvider;
   readonly now: number;
   raw: string;
+  signingInput: string;
+  signature: Uint8Array;
   header: JsonObject;
   claims: JsonObject;
   alg: JwsAlgorithm;
@@ -81,7 +88,7 @@ type Step = (ctx: Context) => void | Promise<void>;
 
 const MAX_RECEIVED = 200;
 const clip = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return s.length > MAX_RECEIVED ? `${s.slice(0, MAX_RECEIVED)}…` : s;
 };
 
@@ -94,24 +101,45 @@ const parse: Step = (ctx) => {
   }
   const first = input.indexOf('.');
   const second = first < 0 ? -1 : input.indexOf('.', first + 1);
-  if (second < 0 || input.indexOf('.', second + 1) >= 0 || first === 0 || second === first + 1 || second === input.length - 1) {
-    throw new KeyboundError('proof_malformed', 'the proof is not a compact JWS (three non-empty base64url parts)');
+  if (
+    second < 0 ||
+    input.indexOf('.', second + 1) >= 0 ||
+    first === 0 ||
+    second === first + 1 ||
+    second === input.length - 1
+  ) {
+    throw new KeyboundError(
+      'proof_malformed',
+      'the proof is not a compact JWS (three non-empty base64url parts)',
+    );
   }
   const headerText = b64uDecodeText(input.slice(0, first));
   const payloadText = b64uDecodeText(input.slice(first + 1, second));
-  if (headerText === undefined || payloadText === undefined) {
-    throw new KeyboundError('proof_malformed', 'the proof header or payload is not base64url-encoded UTF-8');
+  const signature = b64uDecode(input.slice(second + 1));
+  if (headerText === undefined || payloadText === undefined || signature === undefined) {
+    throw new KeyboundError(
+      'proof_malformed',
+      'a part of the proof is not base64url (header and payload: of UTF-8)',
+    );
   }
   const header = parseJsonObject(headerText);
   const claims = parseJsonObject(payloadText);
   if (header === 'duplicate' || claims === 'duplicate') {
-    throw new KeyboundError('duplicate_member', `the proof ${header === 'duplicate' ? 'header' : 'payload'} repeats a member name`);
+    throw new KeyboundError(
+      'duplicate_member',
+      `the proof ${header === 'duplicate' ? 'header' : 'payload'} repeats a member name`,
+    );
   }
   if (header === 'invalid' || claims === 'invalid') {
-    throw new KeyboundError('proof_malformed', `the proof ${header === 'invalid' ? 'header' : 'payload'} is not a JSON object`);
+    throw new KeyboundError(
+      'proof_malformed',
+      `the proof ${header === 'invalid' ? 'header' : 'payload'} is not a JSON object`,
+    );
   }
   ctx.header = header;
   ctx.claims = claims;
+  ctx.signature = signature;
+  ctx.signingInput = input.slice(0, second);
 };
 
 // 2. JOSE header: typ, alg in the allow-list, no crit, jwk a public key fitting alg
@@ -122,7 +150,10 @@ const joseHeader: Step = async (ctx) => {
   }
   const allowed = ctx.options.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
   if (!isSupportedAlgorithm(alg) || !allowed.includes(alg)) {
-    throw new KeyboundError('alg_not_allowed', undefined, { expected: allowed.join(' '), received: clip(alg) });
+    throw new KeyboundError('alg_not_allowed', undefined, {
+      expected: allowed.join(' '),
+      received: clip(alg),
+    });
   }
   if (crit !== undefined) throw new KeyboundError('crit_unsupported');
   if (jwk === undefined) throw new KeyboundError('jwk_missing');
@@ -135,10 +166,7 @@ const joseHeader: Step = async (ctx) => {
 
 // 3. signature, with the key from the header
 const signature: Step = async (ctx) => {
-  const lastDot = ctx.raw.lastIndexOf('.');
-  const sig = b64uDecode(ctx.raw.slice(lastDot + 1));
-  if (sig === undefined) throw new KeyboundError('proof_malformed', 'the proof signature is not base64url');
-  const ok = await ctx.crypto.verify(ctx.alg, ctx.keyHandle, utf8(ctx.raw.slice(0, lastDot)), sig);
+  const ok = await ctx.crypto.verify(ctx.alg, ctx.keyHandle, utf8(ctx.signingInput), ctx.signature);
   if (!ok) throw new KeyboundError('bad_signature');
 };
 
@@ -156,20 +184,26 @@ function cachedNormalizeHtu(value: string): string | undefined {
 const claims: Step = async (ctx) => {
   const { htm, htu, jti, ath } = ctx.claims;
   const o = ctx.options;
-  if (htm !== o.htm) throw new KeyboundError('htm_mismatch', undefined, { expected: o.htm, received: clip(htm) });
+  if (htm !== o.htm)
+    throw new KeyboundError('htm_mismatch', undefined, { expected: o.htm, received: clip(htm) });
   const expectedHtu = cachedNormalizeHtu(o.htu) ?? normalizeHtu(o.htu);
   if (htu !== expectedHtu) {
     const received = typeof htu === 'string' ? cachedNormalizeHtu(htu) : undefined;
     if (received !== expectedHtu) {
-      throw new KeyboundError('htu_mismatch', `the proof was made for ${clip(received ?? htu)}, not ${expectedHtu}`, {
-        expected: expectedHtu,
-        received: clip(received ?? htu),
-      });
+      throw new KeyboundError(
+        'htu_mismatch',
+        `the proof was made for ${clip(received ?? htu)}, not ${expectedHtu}`,
+        {
+          expected: expectedHtu,
+          received: clip(received ?? htu),
+        },
+      );
     }
   }
   if (typeof jti !== 'string' || jti.length === 0) throw new KeyboundError('jti_missing');
   const maxJti = o.maxJtiLength ?? DEFAULT_MAX_JTI_LENGTH;
-  if (jti.length > maxJti) throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
+  if (jti.length > maxJti)
+    throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
   if (o.accessToken !== undefined || o.accessTokenHash !== undefined) {
     if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
     const expected = o.accessTokenHash ?? (await accessTokenHash(o.accessToken!, ctx.crypto));
@@ -181,15 +215,22 @@ const claims: Step = async (ctx) => {
 const freshness: Step = async (ctx) => {
   const { iat, nonce } = ctx.claims;
   const o = ctx.options;
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new KeyboundError('iat_invalid', undefined, { received: clip(iat) });
+  if (typeof iat !== 'number' || !Number.isFinite(iat))
+    throw new KeyboundError('iat_invalid', undefined, { received: clip(iat) });
   const skew = o.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const maxAge = o.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const offset = Math.round(iat - ctx.now);
   if (iat > ctx.now + skew) {
-    throw new KeyboundError('iat_in_future', `iat is ${offset} s ahead of the server clock`, { expected: `<= ${skew} s ahead`, received: offset });
+    throw new KeyboundError('iat_in_future', `iat is ${offset} s ahead of the server clock`, {
+      expected: `<= ${skew} s ahead`,
+      received: offset,
+    });
   }
   if (iat < ctx.now - maxAge - skew) {
-    throw new KeyboundError('iat_too_old', `iat is ${-offset} s old`, { expected: `<= ${maxAge + skew} s old`, received: offset });
+    throw new KeyboundError('iat_too_old', `iat is ${-offset} s old`, {
+      expected: `<= ${maxAge + skew} s old`,
+      received: offset,
+    });
   }
   if (o.nonce !== undefined) {
     if (nonce === undefined) {
@@ -250,16 +291,24 @@ export async function verifyProof(
     const pending = step(ctx);
     if (pending !== undefined) await pending;
   }
-  return { jkt: ctx.jkt, jwk: ctx.jwk, alg: ctx.alg, header: ctx.header, claims: ctx.claims as DpopProofClaims };
+  return {
+    jkt: ctx.jkt,
+    jwk: ctx.jwk,
+    alg: ctx.alg,
+    header: ctx.header,
+    claims: ctx.claims as DpopProofClaims,
+  };
 }
 
 function singleProof(proof: string | readonly string[] | undefined | null): string {
   let value = proof;
   if (Array.isArray(value)) {
-    if (value.length > 1) throw new KeyboundError('proof_multiple', 'the request has more than one DPoP header');
+    if (value.length > 1)
+      throw new KeyboundError('proof_multiple', 'the request has more than one DPoP header');
     value = value[0];
   }
   if (typeof value !== 'string' || value.length === 0) throw new KeyboundError('proof_missing');
-  if (value.includes(',')) throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
+  if (value.includes(','))
+    throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
   return value;
 }

@@ -54,7 +54,11 @@ function publicJwkOf(key: KeyObject): PublicJwk {
   return { kty: 'OKP', crv: crv as string, x: x as string };
 }
 
-const CURVE_NAMES: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
+const CURVE_NAMES: Record<string, string> = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+};
 
 function checkKeyFits(alg: JwsAlgorithm, key: KeyObject): void {
   const info = ALGORITHMS[alg];

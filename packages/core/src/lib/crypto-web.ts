@@ -1,6 +1,6 @@
 // The portable side of the crypto seam: WebCrypto, with jose for JWK import, export and key
 // generation. Used in browsers, edge runtimes, and on Node when chosen explicitly.
-import { exportJWK, generateKeyPair as joseGenerateKeyPair, importJWK } from 'jose';
+import { exportJWK, importJWK, generateKeyPair as joseGenerateKeyPair } from 'jose';
 import {
   ALGORITHMS,
   type CryptoProvider,

@@ -40,7 +40,10 @@ export class MemoryReplayStore implements ReplayStore {
       this.#sweep(now, Number.POSITIVE_INFINITY);
     }
     if (this.#entries.size >= this.#max) {
-      throw new KeyboundError('replay_store_full', undefined, { expected: this.#max, received: this.#entries.size });
+      throw new KeyboundError('replay_store_full', undefined, {
+        expected: this.#max,
+        received: this.#entries.size,
+      });
     }
     this.#entries.set(key, now + Math.max(1, ttlMs));
     return true;
