@@ -97,6 +97,30 @@ export const ERROR_CODES = {
   cert_header_repeated: request('the forwarded certificate header was sent more than once'),
   cert_header_list: request('the forwarded certificate header holds more than one certificate element'),
   cert_spoofed: request('a forwarded certificate header came from a peer that is not a trusted proxy'),
+
+  // Client SDK (@keybound/client): what a client meets in servers' answers and in its own runtime.
+  // The client throws these; error/status name the RFC error a server would use for the condition.
+  key_storage_unavailable: unavailable(
+    'no persistent key storage (IndexedDB missing or failing) and no explicit in-memory fallback was chosen',
+  ),
+  server_unreachable: unavailable('the request to a server failed before any response arrived'),
+  response_malformed: unavailable('a server response is not what the protocol requires (JSON, members, types)'),
+  response_too_large: unavailable('a server response body is larger than the configured limit'),
+  metadata_invalid: unavailable('authorization server metadata is missing, malformed, or names another issuer'),
+  token_type_mismatch: token('the token endpoint issued another token type than requested (Bearer for DPoP)'),
+  token_request_failed: {
+    error: 'invalid_grant',
+    status: 400,
+    meaning: 'the token endpoint answered with an OAuth error (its error code is in detail.error)',
+  },
+  authorization_failed: request('the authorization response carries an error, or no code'),
+  state_mismatch: request('the authorization response state or iss differs from what this client expects'),
+  login_required: token('no access token is held and none can be obtained without the user'),
+  key_rotation_refused: {
+    error: 'invalid_grant',
+    status: 400,
+    meaning: 'the authorization server refused to re-bind the refresh token to the new key',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type KeyboundErrorCode = keyof typeof ERROR_CODES;
