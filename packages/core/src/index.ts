@@ -43,6 +43,15 @@ export {
   type NonceVerifier,
 } from './nonce.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay/memory.js';
+export {
+  type IoRedisLikeClient,
+  type NodeRedisLikeClient,
+  type NodeRedisLikeCluster,
+  REDIS_REPLAY_MAX_RAW_KEY_LENGTH,
+  type RedisClientLike,
+  RedisReplayStore,
+  type RedisReplayStoreOptions,
+} from './replay/redis.js';
 export { type ReplayStore, replayKey } from './replay/store.js';
 export { jwkThumbprint, thumbprintOfCanonical } from './thumbprint.js';
 export {
