@@ -271,7 +271,7 @@ describe.skipIf(missing.length > 0)('RedisReplayStore on a real 3-master Redis C
   it("refuses with replay_store_unavailable when the master owning the key's slot is down", async () => {
     const sub = `${prefix}down:`;
     const admin = nodes[0]!.admin;
-    const ranges = (await admin.cluster('SLOTS')) as [number, number, [string, number]][];
+    const ranges = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
     const ownerOf = async (redisKey: string) => {
       const slot = (await admin.cluster('KEYSLOT', redisKey)) as number;
       return ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -104,9 +104,9 @@ async function startRedis(dir: string, port: number, extra: string[] = []): Prom
 }
 
 const ioClients: Redis[] = [];
-const nodeClients: ReturnType<typeof createClient>[] = [];
+const nodeClients: { readonly isOpen: boolean; destroy(): void }[] = [];
 
-function ioredisOn(port: number, options: ConstructorParameters<typeof Redis>[0] = {}): Redis {
+function ioredisOn(port: number, options: RedisOptions = {}): Redis {
   const client = new Redis({ host: '127.0.0.1', port, enableAutoPipelining: true, ...options });
   client.on('error', () => {});
   ioClients.push(client);
@@ -114,7 +114,7 @@ function ioredisOn(port: number, options: ConstructorParameters<typeof Redis>[0]
 }
 
 /** A node-redis client that is connecting (or reconnecting) in the background. */
-function nodeRedisOn(port: number): ReturnType<typeof createClient> {
+function nodeRedisOn(port: number) {
   const client = createClient({ socket: { host: '127.0.0.1', port, connectTimeout: 1000 } });
   client.on('error', () => {});
   client.connect().catch(() => {});

@@ -1,7 +1,7 @@
 // The Redis replay store against the real Redis at 127.0.0.1:6379, through both client libraries
 // (ioredis and node-redis), alone and behind verifyProof.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createClient, RESP_TYPES } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, serviceAvailable, uniquePrefix } from '../../../test/support/services.js';
@@ -46,7 +46,7 @@ describe.skipIf(!available)('RedisReplayStore against the real Redis', () => {
   const ioClients: Redis[] = [];
   const nodeClients: NodeRedis[] = [];
 
-  const newIoredis = (options: ConstructorParameters<typeof Redis>[1] = {}) => {
+  const newIoredis = (options: RedisOptions = {}) => {
     const c = new Redis(REDIS_URL, { enableAutoPipelining: true, ...options });
     ioClients.push(c);
     return c;
