@@ -4,7 +4,11 @@
 // library is imported here; the kind of client is recognised by its shape.
 //
 // Fail closed: an error, an unexpected reply, or no reply within `timeoutMs` rejects with
-// KeyboundError 'replay_store_unavailable'; it never resolves true on a failure.
+// KeyboundError 'replay_store_unavailable'; it never resolves true on a failure. The call is never
+// retried here. A call that timed out may still reach Redis later (clients queue commands while
+// paused or reconnecting): its key then counts as used, so the same proof is refused as a replay.
+// Likewise a client that resends an unanswered command after a reconnect can turn a first use into
+// `false`. Both err towards refusing; a client recovers by sending a new proof.
 //
 // Keys: `<prefix><key>` when the key is at most 128 printable ASCII characters without `{`, `}`
 // and not starting with `~` (the usual `<jkt>:<jti>`: 43 + 1 + a UUID or 22-43 random characters).
