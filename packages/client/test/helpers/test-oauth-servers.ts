@@ -80,6 +80,7 @@ export interface TokenEndpointRecord {
   proof?: VerifiedProof['claims'];
   jkt?: string;
   clientAssertionJti?: string;
+  clientAuthenticated?: string;
   server: 'main' | 'mtls';
 }
 
@@ -233,7 +234,7 @@ export async function startTestAuthorizationServer(
           });
           if (typeof payload.jti !== 'string' || usedAssertions.has(payload.jti)) return undefined;
           usedAssertions.add(payload.jti);
-          record.clientAssertionJti = payload.jti;
+          record.clientAuthenticated = 'private_key_jwt';
           return clientId;
         } catch {
           return undefined;
@@ -332,6 +333,15 @@ export async function startTestAuthorizationServer(
     const grant = form.get('grant_type') ?? undefined;
     const record: TokenEndpointRecord = { grant, status: 0, server };
     requests.push(record);
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      // recorded before any check, to see that every attempt carries a new assertion
+      try {
+        record.clientAssertionJti = JSON.parse(
+          Buffer.from(assertion.split('.')[1]!, 'base64url').toString(),
+        ).jti;
+      } catch {}
+    }
     const htu = `${origin}/token`;
     const proof = await checkProof(req, res, htu, record);
     if (proof === false) return;
