@@ -1,5 +1,19 @@
 // @keybound/core: the validation core shared by every keybound part. Web APIs only.
 export { accessTokenHash } from './ath.js';
+export { assertCertificateDer, MAX_CERTIFICATE_BYTES } from './cert/der.js';
+export {
+  DEFAULT_MAX_FORWARDED_CERT_HEADER_BYTES,
+  DEFAULT_MAX_FORWARDED_CHAIN_LENGTH,
+  FORWARDED_CERT_HEADERS,
+  type ForwardedCertFormat,
+  type ForwardedCertHeaderNames,
+  type ForwardedCertOptions,
+  type ForwardedClientCert,
+  type HeaderLookup,
+  parseForwardedClientCert,
+} from './cert/forwarded-client-cert.js';
+export { derToPem, pemToDer } from './cert/pem.js';
+export { certificateThumbprint } from './cert/thumbprint.js';
 export { type CreateProofOptions, createProof, randomJti } from './create-proof.js';
 export {
   ERROR_CODES,
@@ -20,6 +34,7 @@ export {
   importDpopKey,
   type KeyOptions,
 } from './keys.js';
+export { b64Decode, b64Encode } from './lib/base64.js';
 export { b64uDecode, b64uDecodeText, b64uEncode } from './lib/base64url.js';
 export {
   ALGORITHMS,
