@@ -1,0 +1,569 @@
+// protect(): from the facts of one request and the policy to a decision, framework-free.
+// An ordered list of named steps that stops at the first failure (DESIGN.md):
+//   1 parse     Authorization (one, Bearer or DPoP), token in the query, DPoP values, client
+//               certificate (TLS socket, or a trusted proxy's header), spoofed headers
+//   2 policy    the route's rule (mode, require, nonce, scopes, algs)
+//   3 token     the access token: JWT via JWKS or introspection (cached), scopes, client overrides
+//   4 proof     the DPoP proof through core verifyProof, whose replay check runs last
+//   5 binding   cnf.jkt vs the proof key, cnf["x5t#S256"] vs the certificate, the requirement
+// Modes: enforce refuses on any failure. off skips steps 4-5 (the token is still validated as a
+// bearer token). report runs every step but lets a failure of steps 4-5 through, recording the
+// code enforce would have answered with. Failures of steps 1-3 (no valid token, insufficient
+// scope, an issuer or introspection outage) are refused in every mode: report never lets in a
+// request that off would refuse.
+import {
+  accessTokenHash,
+  type CryptoProvider,
+  certificateThumbprint,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_AGE_SECONDS,
+  ERROR_CODES,
+  FORWARDED_CERT_HEADERS,
+  KeyboundError,
+  type KeyboundErrorCode,
+  type KeyCache,
+  MemoryReplayStore,
+  type NonceVerifier,
+  parseForwardedClientCert,
+  type ReplayStore,
+  type VerifiedProof,
+  verifyProof,
+} from '@keybound/core';
+import { AccessTokenVerifier, type VerifiedToken } from './access-token.js';
+import { errorDescription, type PresentedScheme, wwwAuthenticate } from './challenge.js';
+import { classifyClientPath } from './client-path.js';
+import type { AllowDecision, Binding, Decision, DecisionEvent, DenyDecision, WouldDeny } from './decision.js';
+import type { RequestFacts } from './facts.js';
+import { CidrList } from './lib/cidr.js';
+import { HeaderView } from './lib/headers.js';
+import { metadataPath, type ProtectedResourceMetadata, protectedResourceMetadata } from './metadata.js';
+import { type EffectiveRule, type Mode, type Policy, parsePolicy } from './policy.js';
+import { publicUrl } from './public-url.js';
+import { type CompiledRoute, RouteTable } from './routes.js';
+
+export interface ResourceServerOptions {
+  /** The policy (validated with parsePolicy when it is not already a parsed Policy). */
+  policy: Policy | unknown;
+  /** Where used proofs are remembered (default: an in-memory store for this process). */
+  replayStore?: ReplayStore;
+  /** Server nonces; required when any rule sets `nonce: true`. */
+  nonces?: NonceVerifier;
+  /** Receives one event per decision; exceptions it throws are ignored. */
+  onDecision?: (event: DecisionEvent) => void;
+  /** Clock in epoch seconds (tests). */
+  now?: () => number;
+  /** fetch for the JWKS and introspection (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Introspection client secrets kept out of the policy file. */
+  introspectionSecret?: (issuer: string) => string | undefined;
+  keyCache?: KeyCache;
+  crypto?: CryptoProvider;
+}
+
+export interface ResourceServerStats {
+  allow: number;
+  deny: number;
+  report: number;
+  /** Requests from untrusted peers that carried forwarded or certificate headers. */
+  spoofAttempts: number;
+  /** deny and report counts by reason code. */
+  codes: Partial<Record<KeyboundErrorCode, number>>;
+}
+
+export interface WellKnownResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ProtectedResourceMetadata | { error: string; error_description: string };
+}
+
+/** Headers a trusted proxy may set; from anyone else they are ignored and counted. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix'];
+const CERT_HEADERS = [
+  ...new Set(
+    Object.values(FORWARDED_CERT_HEADERS).flatMap((h) =>
+      [h.cert, h.chain, h.leaf].filter((n): n is string => n !== undefined),
+    ),
+  ),
+];
+const WANTED = new Set([
+  'authorization',
+  'dpop',
+  'host',
+  'origin',
+  'user-agent',
+  'sec-fetch-site',
+  'x-forwarded-for',
+  ...PROXY_HEADERS,
+  ...CERT_HEADERS,
+]);
+
+const AUTHORIZATION = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +([A-Za-z0-9\-._~+/]+=*))? *$/;
+const EXPOSE = 'DPoP-Nonce, WWW-Authenticate';
+/** Steps whose failures report mode lets through and off mode skips. */
+const SENDER_CONSTRAINT_STEPS = new Set(['proof', 'binding']);
+
+interface Context {
+  readonly facts: RequestFacts;
+  readonly now: number;
+  headers: HeaderView;
+  path: string;
+  peerTrusted: boolean;
+  scheme: PresentedScheme;
+  token: string | undefined;
+  certificate: Uint8Array | undefined;
+  certificateError: KeyboundError | undefined;
+  spoofed: string[] | undefined;
+  route: CompiledRoute;
+  rule: EffectiveRule;
+  ath: string;
+  verified: VerifiedToken | undefined;
+  proof: VerifiedProof | undefined;
+  binding: Binding;
+  x5t: string | undefined;
+}
+
+type Step = (rs: ResourceServer, ctx: Context) => void | Promise<void>;
+
+// 1. parse: what the request carries, once; malformed or duplicated → 400
+const parse: Step = (rs, ctx) => {
+  const { facts } = ctx;
+  const h = ctx.headers;
+  ctx.peerTrusted = rs.trusted.contains(facts.peerAddress);
+  const auth = h.all('authorization');
+  if (auth !== undefined) {
+    if (auth.length > 1) {
+      throw new KeyboundError(
+        'authorization_multiple',
+        'the request has more than one Authorization header',
+        {
+          expected: 1,
+          received: auth.length,
+        },
+      );
+    }
+    const value = auth[0]!;
+    if (value.includes(',')) {
+      throw new KeyboundError(
+        'authorization_multiple',
+        'the Authorization header holds a list of credentials',
+      );
+    }
+    const m = AUTHORIZATION.exec(value);
+    if (m === null) throw new KeyboundError('authorization_malformed');
+    const scheme = m[1]!.toLowerCase();
+    if (scheme !== 'bearer' && scheme !== 'dpop') {
+      throw new KeyboundError('scheme_unsupported', undefined, {
+        expected: 'Bearer or DPoP',
+        received: m[1]!.slice(0, 20),
+      });
+    }
+    if (m[2] === undefined)
+      throw new KeyboundError('authorization_malformed', `the ${m[1]} credentials are missing`);
+    ctx.scheme = scheme;
+    ctx.token = m[2];
+  }
+  const q = facts.target.indexOf('?');
+  if (q >= 0 && /(?:^|&)access_token=/.test(facts.target.slice(q + 1))) {
+    if (ctx.token !== undefined) {
+      throw new KeyboundError(
+        'multiple_token_methods',
+        'the token was sent in the Authorization header and in the query',
+      );
+    }
+    throw new KeyboundError(
+      'token_missing',
+      'access tokens in the URI query are not accepted: send the token in the Authorization header',
+    );
+  }
+  // the client certificate: a trusted proxy's header when one is configured, else the TLS socket
+  if (rs.certificateHeader !== undefined && ctx.peerTrusted) {
+    try {
+      ctx.certificate = parseForwardedClientCert(rs.certificateHeader, (name) => h.all(name))?.der;
+    } catch (e) {
+      if (!(e instanceof KeyboundError)) throw e;
+      ctx.certificateError = e; // raised only when a certificate is needed (binding step)
+    }
+  } else if (facts.tls?.peerCertificate !== undefined && facts.tls.peerCertificate.length > 0) {
+    ctx.certificate = facts.tls.peerCertificate;
+  }
+  if (!ctx.peerTrusted) {
+    for (const name of rs.spoofable) {
+      if (h.all(name) === undefined) continue;
+      if (ctx.spoofed === undefined) ctx.spoofed = [];
+      ctx.spoofed.push(name);
+    }
+  }
+};
+
+// 2. policy: the route's rule (client overrides come once the token names the client)
+const policy: Step = (rs, ctx) => {
+  ctx.route = rs.routes.match(ctx.facts.method, ctx.path);
+  ctx.rule = ctx.route.rule;
+};
+
+// 3. access token: verified (cached by hash), scopes, then the client's rule
+const accessToken: Step = async (rs, ctx) => {
+  if (ctx.token === undefined) throw new KeyboundError('token_missing');
+  ctx.ath = await accessTokenHash(ctx.token, rs.crypto);
+  const verified = await rs.tokens.verify(ctx.token, ctx.ath, ctx.now);
+  ctx.verified = verified;
+  const missing = ctx.route.rule.scopes.filter((s) => !verified.scopes.has(s));
+  if (missing.length > 0) {
+    throw new KeyboundError('insufficient_scope', `the access token lacks the scope ${missing.join(' ')}`, {
+      expected: ctx.route.rule.scopes.join(' '),
+    });
+  }
+  ctx.rule = rs.routes.forClient(ctx.route, verified.clientId);
+};
+
+// 4. proof: with the DPoP scheme only (under Bearer a DPoP header is ignored); replay runs last
+const proof: Step = async (rs, ctx) => {
+  if (ctx.scheme !== 'dpop') return;
+  const htu = publicUrl(
+    rs.publicUrlConfig,
+    {
+      headers: ctx.headers,
+      path: ctx.path,
+      encrypted: ctx.facts.tls?.encrypted === true,
+      peerTrusted: ctx.peerTrusted,
+    },
+    rs.hostCache,
+  );
+  ctx.proof = await verifyProof(ctx.headers.all('dpop'), {
+    htm: ctx.facts.method,
+    htu,
+    accessTokenHash: ctx.ath,
+    now: ctx.now,
+    algorithms: ctx.rule.algs,
+    maxAgeSeconds: rs.maxAgeSeconds,
+    clockSkewSeconds: rs.clockSkewSeconds,
+    nonce: ctx.rule.nonce ? { verifier: rs.nonces!, required: true } : undefined,
+    replayStore: rs.replayStore,
+    keyCache: rs.keyCache,
+    crypto: rs.crypto,
+  });
+};
+
+// 5. binding: the token's cnf against what the request proved, then the rule's requirement
+const binding: Step = async (rs, ctx) => {
+  const token = ctx.verified!;
+  let dpop = false;
+  let mtls = false;
+  if (token.jkt !== undefined) {
+    if (ctx.scheme !== 'dpop') throw new KeyboundError('bound_token_as_bearer');
+    if (ctx.proof!.jkt !== token.jkt) {
+      throw new KeyboundError('jkt_mismatch', "the proof key's thumbprint is not the token's cnf.jkt", {
+        expected: token.jkt,
+        received: ctx.proof!.jkt,
+      });
+    }
+    dpop = true;
+  } else if (ctx.scheme === 'dpop') {
+    throw new KeyboundError('token_not_bound');
+  }
+  const needCertificate = token.x5t !== undefined || ctx.rule.require === 'mtls';
+  if (needCertificate && ctx.certificateError !== undefined) throw ctx.certificateError;
+  if (token.x5t !== undefined) {
+    if (ctx.certificate === undefined) throw new KeyboundError('certificate_missing');
+    const x5t = await certificateThumbprint(ctx.certificate, rs.crypto);
+    if (x5t !== token.x5t) {
+      throw new KeyboundError('x5t_mismatch', undefined, { expected: token.x5t, received: x5t });
+    }
+    ctx.x5t = x5t;
+    mtls = true;
+  }
+  switch (ctx.rule.require) {
+    case 'dpop':
+      if (!dpop) throw new KeyboundError('dpop_required');
+      break;
+    case 'mtls':
+      if (!mtls) throw new KeyboundError('mtls_required');
+      break;
+    case 'either':
+      if (!dpop && !mtls) throw new KeyboundError('binding_required');
+      break;
+  }
+  ctx.binding = dpop ? 'dpop' : mtls ? 'mtls' : 'bearer';
+};
+
+/** The checks in the order they run. */
+export const PROTECT_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
+  ['parse', parse],
+  ['policy', policy],
+  ['token', accessToken],
+  ['proof', proof],
+  ['binding', binding],
+];
+
+export class ResourceServer {
+  readonly policy: Policy;
+  readonly metadata: ProtectedResourceMetadata;
+  /** Where the metadata is served (RFC 9728 §3.1). */
+  readonly metadataPath: string;
+  /** @internal */ readonly routes: RouteTable;
+  /** @internal */ readonly tokens: AccessTokenVerifier;
+  /** @internal */ readonly trusted: CidrList;
+  /** @internal */ readonly replayStore: ReplayStore;
+  /** @internal */ readonly nonces: NonceVerifier | undefined;
+  /** @internal */ readonly keyCache: KeyCache | undefined;
+  /** @internal */ readonly crypto: CryptoProvider | undefined;
+  /** @internal */ readonly certificateHeader: Policy['clientCertificateHeader'];
+  /** @internal */ readonly spoofable: readonly string[];
+  /** @internal */ readonly publicUrlConfig: Parameters<typeof publicUrl>[0];
+  /** @internal */ readonly hostCache = new Map<string, string>();
+  /** @internal */ readonly maxAgeSeconds: number;
+  /** @internal */ readonly clockSkewSeconds: number;
+  readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
+  readonly #now: () => number;
+  readonly #stats: ResourceServerStats = { allow: 0, deny: 0, report: 0, spoofAttempts: 0, codes: {} };
+  readonly #metadataBody: string;
+
+  constructor(options: ResourceServerOptions) {
+    this.policy = parsePolicy(options.policy);
+    const p = this.policy;
+    this.routes = new RouteTable(p);
+    this.tokens = new AccessTokenVerifier(p, {
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.introspectionSecret === undefined
+        ? {}
+        : { introspectionSecret: options.introspectionSecret }),
+    });
+    this.trusted = new CidrList(p.trustedProxies ?? []);
+    this.replayStore = options.replayStore ?? new MemoryReplayStore();
+    this.nonces = options.nonces;
+    const nonceRules = [
+      p.defaults?.nonce,
+      ...(p.routes ?? []).map((r) => r.nonce),
+      ...(p.clients ?? []).map((c) => c.nonce),
+    ];
+    if (this.nonces === undefined && nonceRules.includes(true)) {
+      throw new TypeError('the policy requires DPoP nonces: pass `nonces` (a NonceManager) in the options');
+    }
+    this.keyCache = options.keyCache;
+    this.crypto = options.crypto;
+    this.certificateHeader = p.clientCertificateHeader;
+    this.spoofable = [...PROXY_HEADERS, ...CERT_HEADERS];
+    this.publicUrlConfig = {
+      origins: p.publicOrigins ?? [],
+      basePath: p.basePath ?? '',
+      trusted: this.trusted,
+    };
+    this.maxAgeSeconds = p.proof?.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+    this.clockSkewSeconds = p.proof?.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+    this.#onDecision = options.onDecision;
+    this.#now = options.now ?? (() => Date.now() / 1000);
+    this.metadata = protectedResourceMetadata(p);
+    this.metadataPath = metadataPath(p.resource);
+    this.#metadataBody = JSON.stringify(this.metadata);
+  }
+
+  /** Counts of decisions since start. */
+  stats(): ResourceServerStats {
+    return { ...this.#stats, codes: { ...this.#stats.codes } };
+  }
+
+  /**
+   * The RFC 9728 metadata response when the request is for the metadata path, else undefined.
+   * Adapters answer it before protect().
+   */
+  wellKnown(method: string, target: string): WellKnownResponse | undefined {
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    if (path !== this.metadataPath) return undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+      return {
+        status: 405,
+        headers: { allow: 'GET, HEAD', 'cache-control': 'no-store' },
+        body: { error: 'invalid_request', error_description: 'use GET' },
+      };
+    }
+    return {
+      status: 200,
+      headers: { 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' },
+      body: JSON.parse(this.#metadataBody) as ProtectedResourceMetadata,
+    };
+  }
+
+  /** Decides one request. Rejects only on a bug (never on bad input): adapters answer 500 then. */
+  async protect(facts: RequestFacts): Promise<Decision> {
+    const ctx = {
+      facts,
+      now: this.#now(),
+      headers: new HeaderView(facts.headers, WANTED),
+      path: requestPath(facts.target),
+      peerTrusted: false,
+      scheme: undefined,
+      token: undefined,
+      certificate: undefined,
+      certificateError: undefined,
+      spoofed: undefined,
+      verified: undefined,
+      proof: undefined,
+      binding: 'bearer',
+      x5t: undefined,
+    } as unknown as Context;
+    let failure: KeyboundError | undefined;
+    let failedStep = '';
+    for (const [name, step] of PROTECT_STEPS) {
+      if (ctx.rule?.mode === 'off' && SENDER_CONSTRAINT_STEPS.has(name)) break;
+      try {
+        const pending = step(this, ctx);
+        if (pending !== undefined) await pending;
+      } catch (e) {
+        if (!(e instanceof KeyboundError)) throw e;
+        failure = e;
+        failedStep = name;
+        break;
+      }
+    }
+    if (ctx.route === undefined) {
+      ctx.route = this.routes.match(facts.method, ctx.path);
+      ctx.rule = ctx.route.rule;
+    }
+    let decision: Decision;
+    if (failure === undefined) {
+      decision = await this.#allow(ctx, undefined);
+    } else if (SENDER_CONSTRAINT_STEPS.has(failedStep) && ctx.rule.mode === 'report') {
+      decision = await this.#allow(ctx, failure);
+    } else {
+      decision = await this.#deny(ctx, failure);
+    }
+    this.#record(ctx, decision);
+    return decision;
+  }
+
+  async #allow(ctx: Context, failure: KeyboundError | undefined): Promise<AllowDecision> {
+    const token = ctx.verified!;
+    const headers: Record<string, string> = {};
+    if (ctx.rule.nonce && this.nonces !== undefined) headers['DPoP-Nonce'] = await this.nonces.issue(ctx.now);
+    if (ctx.headers.all('origin') !== undefined) headers['Access-Control-Expose-Headers'] = EXPOSE;
+    let wouldDeny: WouldDeny | undefined;
+    if (failure !== undefined) {
+      const info = ERROR_CODES[failure.code];
+      wouldDeny = {
+        code: failure.code,
+        status: info.status,
+        error: info.error,
+        description: errorDescription(failure.code, failure.message),
+      };
+    }
+    const verifiedBinding = failure === undefined ? ctx.binding : 'bearer';
+    return {
+      allow: true,
+      claims: token.claims,
+      issuer: token.issuer,
+      clientId: token.clientId,
+      scopes: [...token.scopes],
+      binding: verifiedBinding,
+      ...(verifiedBinding === 'dpop' ? { jkt: ctx.proof!.jkt } : {}),
+      ...(ctx.x5t !== undefined && failure === undefined ? { x5t: ctx.x5t } : {}),
+      route: ctx.route.name,
+      mode: ctx.rule.mode,
+      responseHeaders: headers,
+      ...(wouldDeny === undefined ? {} : { wouldDeny }),
+    };
+  }
+
+  async #deny(ctx: Context, failure: KeyboundError): Promise<DenyDecision> {
+    const info = ERROR_CODES[failure.code];
+    const description = errorDescription(failure.code, failure.message);
+    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+    const challenge = wwwAuthenticate(
+      ctx.rule,
+      ctx.scheme,
+      this.policy.realm,
+      // RFC 6750 §3.1: a request without any credentials gets a challenge without an error code
+      failure.code === 'token_missing' &&
+        ctx.token === undefined &&
+        !ctx.facts.target.includes('access_token=')
+        ? undefined
+        : {
+            code: failure.code,
+            description,
+            ...(failure.code === 'insufficient_scope' ? { scope: ctx.route.rule.scopes.join(' ') } : {}),
+          },
+    );
+    if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+    if (info.error === 'use_dpop_nonce' && this.nonces !== undefined) {
+      headers['DPoP-Nonce'] = await this.nonces.issue(ctx.now);
+    }
+    if (info.status === 503) headers['Retry-After'] = String(this.policy.retryAfterSeconds ?? 5);
+    if (ctx.headers.all('origin') !== undefined) headers['Access-Control-Expose-Headers'] = EXPOSE;
+    return {
+      allow: false,
+      status: info.status,
+      headers,
+      body: { error: info.error, error_description: description },
+      code: failure.code,
+      route: ctx.route.name,
+      mode: ctx.rule.mode,
+    };
+  }
+
+  #record(ctx: Context, decision: Decision): void {
+    const s = this.#stats;
+    const code = decision.allow ? decision.wouldDeny?.code : decision.code;
+    const outcome = decision.allow ? (decision.wouldDeny === undefined ? 'allow' : 'report') : 'deny';
+    s[outcome]++;
+    if (code !== undefined) s.codes[code] = (s.codes[code] ?? 0) + 1;
+    if (ctx.spoofed !== undefined) s.spoofAttempts++;
+    const sink = this.#onDecision;
+    if (sink === undefined) return;
+    const h = ctx.headers;
+    const event: DecisionEvent = {
+      time: new Date(ctx.now * 1000).toISOString(),
+      method: ctx.facts.method,
+      route: decision.route,
+      mode: decision.mode,
+      outcome,
+      status: decision.allow ? 200 : decision.status,
+      scheme: ctx.scheme ?? 'none',
+      binding: decision.allow ? decision.binding : 'none',
+      clientPath: classifyClientPath({
+        origin: h.first('origin'),
+        secFetchSite: h.first('sec-fetch-site'),
+        userAgent: h.first('user-agent'),
+        certificate: ctx.certificate !== undefined,
+        forwardedByTrustedProxy:
+          ctx.peerTrusted && (h.all('x-forwarded-for') !== undefined || h.all('forwarded') !== undefined),
+      }),
+    };
+    if (code !== undefined) event.code = code;
+    if (ctx.verified !== undefined) {
+      if (ctx.verified.clientId !== undefined) event.clientId = ctx.verified.clientId;
+      event.issuer = ctx.verified.issuer;
+    }
+    if (decision.allow && decision.jkt !== undefined) event.jkt = decision.jkt;
+    if (decision.allow && decision.x5t !== undefined) event.x5t = decision.x5t;
+    if (ctx.spoofed !== undefined) event.spoofedHeaders = ctx.spoofed;
+    try {
+      sink(event);
+    } catch {
+      // a telemetry sink must never change or break a decision
+    }
+  }
+}
+
+/** The path of a request target (origin-form or absolute-form), without query or fragment. */
+function requestPath(target: string): string {
+  let path = target;
+  if (!path.startsWith('/')) {
+    if (/^https?:\/\//i.test(path)) {
+      const slash = path.indexOf('/', path.indexOf('//') + 2);
+      path = slash < 0 ? '/' : path.slice(slash);
+    }
+  }
+  let end = path.length;
+  const q = path.indexOf('?');
+  if (q >= 0) end = q;
+  const f = path.indexOf('#');
+  if (f >= 0 && f < end) end = f;
+  return end === path.length ? path : path.slice(0, end);
+}
+
+/** Creates the resource server: validates the policy and prepares caches; protect() decides. */
+export function createResourceServer(options: ResourceServerOptions): ResourceServer {
+  return new ResourceServer(options);
+}
+
+export type { Mode };
