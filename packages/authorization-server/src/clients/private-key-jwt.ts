@@ -1,0 +1,95 @@
+// private_key_jwt (RFC 7523 §2.2, RFC 7521 §4.2): a JWT signed with a key from the client's
+// registered JWKS. iss and sub are the client_id, aud names this server (its issuer, or the URL of
+// the endpoint called, or the token endpoint), exp is required and near, jti is required and used
+// once (recorded in the replay store shared by every instance, after the DPoP check).
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { OAuthError } from '../http/oauth-error.js';
+import type { ClientConfig } from './client.js';
+
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const ASSERTION_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+];
+/** An assertion may not claim to live longer than this from now (its jti is remembered that long). */
+export const MAX_ASSERTION_LIFETIME = 600;
+const MAX_JTI = 256;
+
+const keySets = new WeakMap<ClientConfig, JWTVerifyGetKey>();
+
+function keySet(client: ClientConfig): JWTVerifyGetKey {
+  let set = keySets.get(client);
+  if (set === undefined) {
+    if (client.jwks) set = createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    else if (client.jwksUri)
+      set = createRemoteJWKSet(new URL(client.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
+    else throw new OAuthError('invalid_client', 'the client has no registered keys', { status: 401 });
+    keySets.set(client, set);
+  }
+  return set;
+}
+
+const fail = (why: string) => new OAuthError('invalid_client', `client assertion ${why}`, { status: 401 });
+
+/** The unverified `sub` (else `iss`) of an assertion: which client it claims to be. */
+export function assertionClientId(assertion: string): string | undefined {
+  const parts = assertion.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const id = claims.sub ?? claims.iss;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function verifyClientAssertion(
+  assertion: string,
+  client: ClientConfig,
+  options: { audiences: string[]; now: number; clockSkew: number },
+): Promise<{ jti: string; exp: number }> {
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(assertion, keySet(client), {
+      issuer: client.clientId,
+      subject: client.clientId,
+      audience: options.audiences,
+      algorithms: ASSERTION_ALGS,
+      clockTolerance: options.clockSkew,
+      currentDate: new Date(options.now * 1000),
+      requiredClaims: ['exp', 'jti'],
+    }));
+  } catch (e) {
+    if (e instanceof OAuthError) throw e;
+    if (e instanceof errors.JWTExpired) throw fail('has expired');
+    if (e instanceof errors.JWTClaimValidationFailed)
+      throw fail(`claim "${e.claim}" is invalid (${e.reason})`);
+    if (e instanceof errors.JWKSNoMatchingKey) throw fail('is not signed by a registered key');
+    if (e instanceof errors.JWSSignatureVerificationFailed) throw fail('signature does not verify');
+    if (e instanceof errors.JOSEAlgNotAllowed) throw fail('uses an algorithm that is not allowed');
+    if (e instanceof errors.JWKSTimeout || e instanceof errors.JOSEError === false) {
+      throw new OAuthError('invalid_client', "the client's jwks_uri could not be fetched", { status: 401 });
+    }
+    throw fail(`is not valid (${(e as errors.JOSEError).code})`);
+  }
+  const { jti, exp } = payload as { jti: unknown; exp: number };
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI)
+    throw fail('jti is missing or too long');
+  if (exp > options.now + MAX_ASSERTION_LIFETIME + options.clockSkew) {
+    throw fail(`expires too far in the future (at most ${MAX_ASSERTION_LIFETIME} s)`);
+  }
+  return { jti, exp };
+}

@@ -1,0 +1,214 @@
+// The client certificate of a request: from the TLS connection of the mTLS listener, or forwarded
+// by a trusted TLS-terminating proxy (core parseForwardedClientCert). A certificate header from any
+// other peer is refused (cert_spoofed), never ignored.
+
+import { X509Certificate } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { certificateThumbprint, KeyboundError, parseForwardedClientCert } from '@keybound/core';
+import type { ServerConfig } from '../config/server-config.js';
+import { OAuthError } from '../http/oauth-error.js';
+import type { RequestContext } from '../server/request-context.js';
+
+export interface PeerCertificate {
+  der: Buffer;
+  x509: X509Certificate;
+  /** x5t#S256 (RFC 8705 §3.1). */
+  x5t: string;
+  /** The chain was verified up to a configured CA (what tls_client_auth needs). */
+  trusted: boolean;
+  source: 'tls' | 'forwarded';
+}
+
+export function trustedProxyList(config: ServerConfig): BlockList | undefined {
+  const proxies = config.mtls.forwarded?.trustedProxies;
+  if (!proxies) return undefined;
+  const list = new BlockList();
+  for (const p of proxies) {
+    const [ip, bits] = p.split('/') as [string, string | undefined];
+    const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(ip, type);
+    else list.addSubnet(ip, Number(bits), type);
+  }
+  return list;
+}
+
+function peerIsTrusted(list: BlockList, address: string | undefined): boolean {
+  if (!address) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return list.check(mapped[1]!, 'ipv4');
+  return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+function withinValidity(cert: X509Certificate, nowMs: number): boolean {
+  return Date.parse(cert.validFrom) <= nowMs && nowMs <= Date.parse(cert.validTo);
+}
+
+/** Verifies leaf → (forwarded intermediates) → a configured CA: signatures, CA flags, dates. */
+export function chainIsTrusted(
+  leaf: X509Certificate,
+  intermediates: X509Certificate[],
+  cas: X509Certificate[],
+  nowMs: number,
+): boolean {
+  if (cas.length === 0 || !withinValidity(leaf, nowMs)) return false;
+  let current = leaf;
+  for (let depth = 0; depth <= intermediates.length; depth++) {
+    for (const ca of cas) {
+      if (ca.checkIssued(current) && current.verify(ca.publicKey) && withinValidity(ca, nowMs)) return true;
+    }
+    const next = intermediates.find(
+      (c) =>
+        c !== current &&
+        c.ca &&
+        c.checkIssued(current) &&
+        current.verify(c.publicKey) &&
+        withinValidity(c, nowMs),
+    );
+    if (next === undefined) return false;
+    current = next;
+  }
+  return false;
+}
+
+export class CertificateSource {
+  readonly #config: ServerConfig;
+  readonly #proxies: BlockList | undefined;
+  readonly #cas: X509Certificate[];
+
+  constructor(config: ServerConfig) {
+    this.#config = config;
+    this.#proxies = trustedProxyList(config);
+    const pems = [...config.mtls.ca, ...(config.listeners.mtls?.tls.ca ?? [])];
+    this.#cas = pems.flatMap(
+      (pem) =>
+        pem
+          .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
+          ?.map((p) => new X509Certificate(p)) ?? [],
+    );
+  }
+
+  /** The request's client certificate, or undefined when it presented none. */
+  async read(ctx: RequestContext): Promise<PeerCertificate | undefined> {
+    if (ctx.certificate !== undefined) return ctx.certificate ?? undefined;
+    const found = await this.#read(ctx);
+    ctx.certificate = found ?? null;
+    return found;
+  }
+
+  async #read(ctx: RequestContext): Promise<PeerCertificate | undefined> {
+    const socket = ctx.req.socket as TLSSocket;
+    if (ctx.listener === 'mtls' && typeof socket.getPeerCertificate === 'function') {
+      const peer = socket.getPeerCertificate(true);
+      if (peer?.raw && peer.raw.length > 0) {
+        const x509 = new X509Certificate(peer.raw);
+        return {
+          der: peer.raw,
+          x509,
+          x5t: await certificateThumbprint(peer.raw),
+          trusted: socket.authorized,
+          source: 'tls',
+        };
+      }
+    }
+    const forwarded = this.#config.mtls.forwarded;
+    if (forwarded === undefined) return undefined;
+    const lookup = (name: string) => ctx.req.headersDistinct[name];
+    let parsed: ReturnType<typeof parseForwardedClientCert>;
+    try {
+      parsed = parseForwardedClientCert(
+        forwarded.format,
+        lookup,
+        forwarded.header ? { headers: { cert: forwarded.header } } : {},
+      );
+    } catch (e) {
+      if (e instanceof KeyboundError) throw new OAuthError('invalid_request', e.message, { code: e.code });
+      throw e;
+    }
+    if (parsed === undefined) return undefined;
+    if (!peerIsTrusted(this.#proxies!, ctx.req.socket.remoteAddress)) {
+      throw new OAuthError(
+        'invalid_request',
+        'a forwarded client certificate header came from a peer that is not a trusted proxy',
+        {
+          code: 'cert_spoofed',
+        },
+      );
+    }
+    const der = Buffer.from(parsed.der);
+    const x509 = new X509Certificate(der);
+    const trusted =
+      forwarded.verifiedByProxy ||
+      chainIsTrusted(
+        x509,
+        parsed.chain.map((c) => new X509Certificate(Buffer.from(c))),
+        this.#cas,
+        ctx.now * 1000,
+      );
+    return { der, x509, x5t: await certificateThumbprint(der), trusted, source: 'forwarded' };
+  }
+}
+
+/** Splits X509Certificate.subjectAltName ("DNS:a, IP Address:1.2.3.4, …"; values with ", " are JSON-quoted). */
+export function subjectAltNames(x509: X509Certificate): { type: string; value: string }[] {
+  const text = x509.subjectAltName;
+  if (!text) return [];
+  const out: { type: string; value: string }[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon < 0) break;
+    const type = text.slice(i, colon).trim();
+    let value: string;
+    let end: number;
+    if (text[colon + 1] === '"') {
+      let j = colon + 2;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      try {
+        value = JSON.parse(text.slice(colon + 1, j + 1)) as string;
+      } catch {
+        value = text.slice(colon + 2, j);
+      }
+      end = text.indexOf(', ', j);
+    } else {
+      end = text.indexOf(', ', colon);
+      value = text.slice(colon + 1, end < 0 ? undefined : end);
+    }
+    out.push({ type, value });
+    if (end < 0) break;
+    i = end + 2;
+  }
+  return out;
+}
+
+function canonicalIp(ip: string): string | undefined {
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  if (family === 6) return new URL(`http://[${ip}]/`).hostname;
+  return undefined;
+}
+
+/** Whether the certificate carries the SAN a client registered (RFC 8705 §2.1.2). */
+export function hasSubjectAltName(
+  x509: X509Certificate,
+  wanted: { type: 'dns' | 'uri' | 'ip' | 'email'; value: string },
+): boolean {
+  const names = subjectAltNames(x509);
+  switch (wanted.type) {
+    case 'dns':
+      return names.some((n) => n.type === 'DNS' && n.value.toLowerCase() === wanted.value.toLowerCase());
+    case 'uri':
+      return names.some((n) => n.type === 'URI' && n.value === wanted.value);
+    case 'ip': {
+      const w = canonicalIp(wanted.value);
+      return w !== undefined && names.some((n) => n.type === 'IP Address' && canonicalIp(n.value) === w);
+    }
+    case 'email': {
+      const norm = (e: string) => {
+        const at = e.lastIndexOf('@');
+        return `${e.slice(0, at)}@${e.slice(at + 1).toLowerCase()}`;
+      };
+      return names.some((n) => n.type === 'email' && norm(n.value) === norm(wanted.value));
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// The authorization server's signing keys and its JWKS. Either static (from the configuration:
+// one current key, previous ones with the time they stopped signing) or managed in storage
+// (generated on first start, shared by every instance, rotated with rotate()). A key that
+// stopped signing stays published until the last token it signed has expired.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { type JwsAlgorithm, jwkThumbprint, type PublicJwk } from '@keybound/core';
+import type { SigningKeyConfig } from '../config/server-config.js';
+import type { Storage } from '../storage/storage.js';
+import type { JwtSigningKey } from './sign-jwt.js';
+
+export interface SigningKey extends JwtSigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** The JWK as published: kty/crv/x/y (or n/e), kid, alg, use. */
+  publicJwk: Record<string, unknown>;
+  createdAt: number;
+  retiredAt?: number | undefined;
+}
+
+const CURVES: Partial<Record<JwsAlgorithm, string>> = {
+  ES256: 'prime256v1',
+  ES384: 'secp384r1',
+  ES512: 'secp521r1',
+};
+
+function generate(alg: JwsAlgorithm): KeyObject {
+  const curve = CURVES[alg];
+  if (curve) return generateKeyPairSync('ec', { namedCurve: curve }).privateKey;
+  if (alg === 'EdDSA' || alg === 'Ed25519') return generateKeyPairSync('ed25519').privateKey;
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+}
+
+async function toSigningKey(
+  privateKey: KeyObject,
+  alg: JwsAlgorithm,
+  createdAt: number,
+  retiredAt: number | undefined,
+  kid?: string,
+): Promise<SigningKey> {
+  const publicKey = createPublicKey(privateKey);
+  const { kty, crv, x, y, n, e } = publicKey.export({ format: 'jwk' });
+  const members = (
+    kty === 'RSA' ? { kty, n, e } : kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }
+  ) as PublicJwk;
+  const id = kid ?? (await jwkThumbprint(members));
+  return {
+    kid: id,
+    alg,
+    privateKey,
+    publicKey,
+    publicJwk: { ...members, kid: id, alg, use: 'sig' },
+    createdAt,
+    retiredAt,
+  };
+}
+
+export interface SigningKeysOptions {
+  storage: Storage;
+  /** Configured keys; empty: managed in storage. */
+  configured: SigningKeyConfig[];
+  alg: JwsAlgorithm;
+  /** The longest lifetime of a signed token: how long a retired key stays published. */
+  maxTokenTtl: number;
+  /** How often managed keys are reloaded from storage (seconds). */
+  reloadSeconds?: number;
+}
+
+export class SigningKeys {
+  readonly #options: SigningKeysOptions;
+  #keys: SigningKey[] = [];
+  #current: SigningKey | undefined;
+  #loadedAt = 0;
+  #reloading: Promise<void> | undefined;
+
+  constructor(options: SigningKeysOptions) {
+    this.#options = options;
+  }
+
+  get managed(): boolean {
+    return this.#options.configured.length === 0;
+  }
+
+  /** Loads the keys (and, when managed and there is none, creates the first). */
+  async load(now: number): Promise<void> {
+    if (!this.managed) {
+      const keys: SigningKey[] = [];
+      for (const k of this.#options.configured) {
+        const text = k.privateKey.trim();
+        const pk = text.startsWith('{')
+          ? createPrivateKey({ key: JSON.parse(text), format: 'jwk' })
+          : createPrivateKey(text);
+        keys.push(await toSigningKey(pk, k.alg, 0, k.retiredAt, k.kid));
+      }
+      this.#set(keys);
+      this.#loadedAt = now;
+      return;
+    }
+    let records = await this.#options.storage.listSigningKeys();
+    if (!records.some((r) => r.retiredAt === undefined)) {
+      const created = await toSigningKey(generate(this.#options.alg), this.#options.alg, now, undefined);
+      await this.#options.storage.insertSigningKey({
+        kid: created.kid,
+        alg: created.alg,
+        privateJwk: JSON.stringify(created.privateKey.export({ format: 'jwk' })),
+        createdAt: now,
+      });
+      records = await this.#options.storage.listSigningKeys();
+    }
+    const keys: SigningKey[] = [];
+    for (const r of records) {
+      const pk = createPrivateKey({ key: JSON.parse(r.privateJwk), format: 'jwk' });
+      keys.push(await toSigningKey(pk, r.alg as JwsAlgorithm, r.createdAt, r.retiredAt, r.kid));
+    }
+    this.#set(keys);
+    this.#loadedAt = now;
+  }
+
+  #set(keys: SigningKey[]): void {
+    // the current key: the newest that is not retired (the same choice on every instance, even
+    // when two instances created a first key at the same moment)
+    const live = keys
+      .filter((k) => k.retiredAt === undefined)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+    if (live.length === 0) throw new Error('no current signing key');
+    this.#keys = keys;
+    this.#current = live[0];
+  }
+
+  /** Reloads managed keys from storage when the last load is older than the reload interval. */
+  maybeReload(now: number): void {
+    if (!this.managed || this.#reloading) return;
+    if (now - this.#loadedAt < (this.#options.reloadSeconds ?? 30)) return;
+    this.#loadedAt = now;
+    this.#reloading = this.load(now)
+      .catch(() => {})
+      .finally(() => {
+        this.#reloading = undefined;
+      });
+  }
+
+  /** The key that signs now. */
+  current(): SigningKey {
+    if (!this.#current) throw new Error('signing keys are not loaded');
+    return this.#current;
+  }
+
+  /** Keys whose tokens may still be live: every unretired key, and retired ones until their tokens expire. */
+  published(now: number): SigningKey[] {
+    return this.#keys.filter(
+      (k) => k.retiredAt === undefined || k.retiredAt + this.#options.maxTokenTtl > now,
+    );
+  }
+
+  find(kid: string, now: number): SigningKey | undefined {
+    return this.published(now).find((k) => k.kid === kid);
+  }
+
+  jwks(now: number): { keys: Record<string, unknown>[] } {
+    return { keys: this.published(now).map((k) => k.publicJwk) };
+  }
+
+  /**
+   * Managed keys: creates a new current key, retires the others (they stay published until their
+   * tokens expire) and deletes keys whose tokens have all expired. Other instances pick the new
+   * key up within the reload interval.
+   */
+  async rotate(now: number): Promise<SigningKey> {
+    if (!this.managed) throw new Error('signing keys come from the configuration: rotate them there');
+    const created = await toSigningKey(generate(this.#options.alg), this.#options.alg, now, undefined);
+    const storage = this.#options.storage;
+    await storage.insertSigningKey({
+      kid: created.kid,
+      alg: created.alg,
+      privateJwk: JSON.stringify(created.privateKey.export({ format: 'jwk' })),
+      createdAt: now,
+    });
+    await storage.retireSigningKeys(created.kid, now);
+    for (const k of await storage.listSigningKeys()) {
+      if (k.retiredAt !== undefined && k.retiredAt + this.#options.maxTokenTtl <= now)
+        await storage.deleteSigningKey(k.kid);
+    }
+    await this.load(now);
+    return this.current();
+  }
+}
