@@ -268,7 +268,10 @@ export async function startTestAuthorizationServer(
       return proof;
     } catch (e) {
       const err = e as KeyboundError;
-      const nonceHeader = { 'dpop-nonce': await nonces.issue(now()) };
+      const nonceHeader = {
+        'dpop-nonce': await nonces.issue(now()),
+        ...corsHeaders(options.corsOrigin, req),
+      };
       record.status = 400;
       record.error = isKeyboundError(e) ? err.error : 'invalid_dpop_proof';
       oauthError(res, 400, record.error, isKeyboundError(e) ? err.code : 'bad proof', nonceHeader);
@@ -442,7 +445,12 @@ export async function startTestAuthorizationServer(
     const requestUri = `urn:ietf:params:oauth:request_uri:${randomBytes(16).toString('base64url')}`;
     pushed.set(requestUri, params);
     record.status = 201;
-    sendJson(res, 201, { request_uri: requestUri, expires_in: 60 }, { date: httpDate(skew) });
+    sendJson(
+      res,
+      201,
+      { request_uri: requestUri, expires_in: 60 },
+      { date: httpDate(skew), ...corsHeaders(options.corsOrigin, req) },
+    );
   }
 
   const handler =
