@@ -1,11 +1,19 @@
 // A fetch that adds DPoP to requests for the protected origins it is given: a proof (htm, htu
 // without query and fragment, ath, the server's nonce, iat on the server's clock) and, when a token
 // is supplied, `Authorization: DPoP <token>`. Requests to other origins pass through untouched.
+import type { DpopKey } from '@keybound/core';
 import type { DpopSession } from './dpop-session.js';
 import { normalizeMethod } from './http-method.js';
 import { isReplayableBody } from './replayable-body.js';
 
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** A token with the key it is bound to, read at the same moment (so a key rotation cannot split them). */
+export interface BoundToken {
+  accessToken: string;
+  /** Default: the session's current key. */
+  key?: DpopKey;
+}
 
 export interface DpopFetchOptions {
   /** Holds the key, nonces and clock offsets; share it with the token client. */
@@ -13,7 +21,7 @@ export interface DpopFetchOptions {
   /** Origins (`https://api.example.com`, port included when not the default) that get proofs. */
   origins: readonly string[];
   /** The access token for a protected request (none: proof only, no Authorization header). */
-  getAccessToken?: () => string | undefined | Promise<string | undefined>;
+  getAccessToken?: () => string | BoundToken | undefined | Promise<string | BoundToken | undefined>;
   /** The underlying fetch (default globalThis.fetch; on Node, an mTLS fetch from @keybound/client/node). */
   fetch?: FetchLike;
 }
@@ -65,7 +73,9 @@ export function createDpopFetch(options: DpopFetchOptions): FetchLike {
   return async (input, init) => {
     const url = urlOf(input);
     if (!protectedOrigins.has(new URL(url).origin)) return base(input, init);
-    const accessToken = getAccessToken === undefined ? undefined : await getAccessToken();
+    const supplied = getAccessToken === undefined ? undefined : await getAccessToken();
+    const accessToken = typeof supplied === 'string' ? supplied : supplied?.accessToken;
+    const key = typeof supplied === 'object' ? supplied.key : undefined;
     const request = isRequest(input) ? (init === undefined ? input : new Request(input, init)) : undefined;
     if (session === undefined) {
       // no DPoP key: a certificate-bound (or plain) token travels as Bearer
@@ -92,6 +102,7 @@ export function createDpopFetch(options: DpopFetchOptions): FetchLike {
       method,
       retry,
       ...(accessToken !== undefined ? { accessToken } : {}),
+      ...(key !== undefined ? { key } : {}),
     });
   };
 }

@@ -19,7 +19,7 @@ export { finishLogin, type StartLoginOptions, startLogin } from './browser-login
 export { type ClientAssertionOptions, createClientAssertion } from './client-assertion.js';
 export type { ClientAuth } from './client-auth.js';
 export { type DiscoverOptions, discover, metadataUrls } from './discover.js';
-export { createDpopFetch, type DpopFetchOptions, type FetchLike } from './dpop-fetch.js';
+export { type BoundToken, createDpopFetch, type DpopFetchOptions, type FetchLike } from './dpop-fetch.js';
 export { type Dispatch, DpopSession, type DpopSessionOptions, type SendOptions } from './dpop-session.js';
 export { type IndexedDbKeyStoreOptions, openIndexedDbKeyStore } from './indexeddb-key-store.js';
 export { type KeyStore, memoryKeyStore } from './key-store.js';

@@ -6,7 +6,7 @@ import { type CryptoProvider, type DpopKey, isKeyboundError, KeyboundError } fro
 import { parseAuthorizationResponse } from './authorization-response.js';
 import type { ClientAuth } from './client-auth.js';
 import { type DiscoverOptions, discover } from './discover.js';
-import { createDpopFetch, type FetchLike } from './dpop-fetch.js';
+import { type BoundToken, createDpopFetch, type FetchLike } from './dpop-fetch.js';
 import { DpopSession } from './dpop-session.js';
 import { type AuthorizationServerMetadata, endpointUrl } from './metadata.js';
 import { createPkce } from './pkce.js';
@@ -153,7 +153,7 @@ export class OAuthClient {
     }
     this.fetch = createDpopFetch({
       origins: options.protectedOrigins ?? [],
-      getAccessToken: () => this.getAccessToken(),
+      getAccessToken: () => this.#boundToken(),
       fetch: this.#fetch,
       ...(this.#session !== undefined ? { session: this.#session } : {}),
     });
@@ -339,8 +339,13 @@ export class OAuthClient {
    * (refresh token if there is one, else the client_credentials request again). Single-flight.
    */
   async getAccessToken(): Promise<string> {
+    return (await this.#boundToken()).accessToken;
+  }
+
+  /** The token and the key it is bound to, read together (a rotation swaps both at once). */
+  async #boundToken(): Promise<BoundToken> {
     const held = this.#tokens;
-    if (held !== undefined && !this.#expiring(held)) return held.accessToken;
+    if (held !== undefined && !this.#expiring(held)) return this.#pair(held);
     await this.#exclusive(async () => {
       if (this.#tokens?.refreshToken !== undefined) return this.#refreshNow();
       if (this.#clientCredentials !== undefined) {
@@ -357,7 +362,12 @@ export class OAuthClient {
     });
     const tokens = this.#tokens;
     if (tokens === undefined) throw new KeyboundError('login_required');
-    return tokens.accessToken;
+    return this.#pair(tokens);
+  }
+
+  #pair(tokens: TokenSet): BoundToken {
+    const key = this.#session?.key;
+    return key === undefined ? { accessToken: tokens.accessToken } : { accessToken: tokens.accessToken, key };
   }
 
   /**

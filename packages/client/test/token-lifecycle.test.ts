@@ -359,6 +359,22 @@ describe('key rotation', () => {
     expect(grants(as, 'refresh_token').at(-1)!.jkt).toBe(newKey.jkt);
   });
 
+  it('never pairs a token with the other key while requests run during a rotation', async () => {
+    const { as, rs } = await setup();
+    const c = await client(as, rs, {
+      clientId: 'basic',
+      clientAuth: { method: 'client_secret_basic', clientSecret: 'sécret with spaces' },
+      dpopKey: await generateDpopKey(),
+    });
+    await login(c);
+    const during = Array.from({ length: 10 }, (_, i) => c.fetch(`${rs.origin}/api/during/${i}`));
+    const rotation = c.rotateKey(await generateDpopKey());
+    const after = Array.from({ length: 10 }, (_, i) => c.fetch(`${rs.origin}/api/after/${i}`));
+    const responses = await Promise.all([...during, ...after]);
+    await rotation;
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+  });
+
   it('keeps the old key and tokens when the server holds a public client to RFC 9449 §5', async () => {
     const { as, rs } = await setup();
     const oldKey = await generateDpopKey();
