@@ -72,6 +72,17 @@ export async function start(
   return { server, urls };
 }
 
+/** The URLs with the public issuer replaced by where the server actually listens. */
+export function localUrls(urls: ServerUrls, listening: string): ServerUrls {
+  const swap = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? v.replace(urls.issuer, listening)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+        : v;
+  return swap(urls) as ServerUrls;
+}
+
 export function basic(id: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;

@@ -15,7 +15,10 @@ import {
 import { ClientRegistry } from '../clients/client-registry.js';
 import { isParsedConfig, parseServerConfig } from '../config/parse-server-config.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { authorizationEndpoint } from '../endpoints/authorization.js';
+import { loginEndpoint } from '../endpoints/login.js';
 import { buildMetadata, jwksEndpoint, metadataEndpoint } from '../endpoints/metadata.js';
+import { parEndpoint } from '../endpoints/par.js';
 import { tokenEndpoint } from '../endpoints/token.js';
 import { CertificateSource } from '../mtls/peer-certificate.js';
 import { createPostgresStorage } from '../storage/postgres-storage.js';
@@ -60,6 +63,8 @@ export interface AuthorizationServer {
   close(): Promise<void>;
   /** The public URLs (the issuer must be known: configured, or after listen()). */
   readonly urls: ServerUrls;
+  /** Where the listeners are bound (after listen()): e.g. http://127.0.0.1:8080, which may differ from the public URLs. */
+  readonly listening: { http?: string | undefined; mtls?: string | undefined };
   readonly storage: Storage;
   readonly config: ServerConfig;
   metadata(): Record<string, unknown>;
@@ -183,12 +188,12 @@ export function createAuthorizationServer(
     metadata: metadataEndpoint,
     jwks: jwksEndpoint,
     token: tokenEndpoint,
-    authorization: undefined,
-    par: undefined,
+    authorization: authorizationEndpoint,
+    par: parEndpoint,
     introspection: undefined,
     revocation: undefined,
     registration: undefined,
-    login: undefined,
+    login: config.login.enabled ? loginEndpoint : undefined,
   };
 
   let mainRoutes: RouteTable | undefined;
@@ -241,6 +246,7 @@ export function createAuthorizationServer(
   const mtlsHandler = makeHandler('mtls');
 
   const servers: Server[] = [];
+  const listening: { http?: string | undefined; mtls?: string | undefined } = {};
   let cleanupTimer: NodeJS.Timeout | undefined;
 
   const listenOne = (server: Server, host: string, port: number) =>
@@ -261,6 +267,7 @@ export function createAuthorizationServer(
     get urls() {
       return computeUrls();
     },
+    listening,
     storage,
     config,
     metadata: () => buildMetadata(rt),
@@ -272,7 +279,8 @@ export function createAuthorizationServer(
         : createHttpServer(handler);
       servers.push(main);
       const port = await listenOne(main, http.host, http.port);
-      issuer ??= derivedUrl(http.tls ? 'https' : 'http', http.host, port);
+      listening.http = derivedUrl(http.tls ? 'https' : 'http', http.host, port);
+      issuer ??= listening.http;
       const m = config.listeners.mtls;
       if (m) {
         const server = createHttpsServer(
@@ -281,7 +289,8 @@ export function createAuthorizationServer(
         );
         servers.push(server);
         const mport = await listenOne(server, m.host, m.port);
-        mtlsBase ??= derivedUrl('https', m.host, mport);
+        listening.mtls = derivedUrl('https', m.host, mport);
+        mtlsBase ??= listening.mtls;
       }
       urls = undefined;
       mainRoutes = undefined;
