@@ -18,7 +18,11 @@ export const generate = defineCommand(
       'Prints a new private JWK, its public JWK and its RFC 7638 thumbprint (jkt) as JSON.\n' +
       'The private key is printed in the clear: write it to a file only you can read.',
     options: {
-      alg: { type: 'string', valueName: 'ALG', description: `${KEY_ALGORITHMS.join(', ')} (default ES256)` },
+      alg: {
+        type: 'string',
+        valueName: 'ALG',
+        description: `${KEY_ALGORITHMS.join(', ')} (default ES256; ES512 is not in verifiers' default list)`,
+      },
     },
     epilog: 'example:\n  (umask 077; keybound keys generate --alg ES256 > client-key.json)',
   },
