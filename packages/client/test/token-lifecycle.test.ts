@@ -212,6 +212,26 @@ describe('authorization code with PKCE and dpop_jkt', () => {
     expect((await c.fetch(`${rs.origin}/api/profile`)).status).toBe(200);
   });
 
+  it('sends every RFC 8707 resource indicator and keeps the query of the authorization endpoint', async () => {
+    const { as, rs } = await setup();
+    const c = await client(as, rs, { clientId: 'spa', dpopKey: await generateDpopKey() });
+    const request = await c.authorizationUrl({
+      redirectUri: REDIRECT,
+      resource: ['https://api.example/a', 'https://api.example/b'],
+      extraParams: { prompt: 'login' },
+    });
+    const params = new URL(request.url).searchParams;
+    expect(params.getAll('resource')).toEqual(['https://api.example/a', 'https://api.example/b']);
+    expect(params.get('prompt')).toBe('login');
+    const custom = new OAuthClient({
+      metadata: { ...c.metadata, authorization_endpoint: `${as.issuer}/authorize?tenant=7` },
+      clientId: 'spa',
+    });
+    expect(
+      new URL((await custom.authorizationUrl({ redirectUri: REDIRECT })).url).searchParams.get('tenant'),
+    ).toBe('7');
+  });
+
   it('pushes the authorization request (PAR) with a proof and sends only request_uri to the browser', async () => {
     const { as, rs } = await setup();
     const key = await generateDpopKey();
