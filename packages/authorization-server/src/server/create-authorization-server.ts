@@ -16,9 +16,12 @@ import { ClientRegistry } from '../clients/client-registry.js';
 import { isParsedConfig, parseServerConfig } from '../config/parse-server-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { authorizationEndpoint } from '../endpoints/authorization.js';
+import { introspectionEndpoint } from '../endpoints/introspection.js';
 import { loginEndpoint } from '../endpoints/login.js';
 import { buildMetadata, jwksEndpoint, metadataEndpoint } from '../endpoints/metadata.js';
 import { parEndpoint } from '../endpoints/par.js';
+import { registrationEndpoint } from '../endpoints/registration.js';
+import { revocationEndpoint } from '../endpoints/revocation.js';
 import { tokenEndpoint } from '../endpoints/token.js';
 import { CertificateSource } from '../mtls/peer-certificate.js';
 import { createPostgresStorage } from '../storage/postgres-storage.js';
@@ -190,9 +193,9 @@ export function createAuthorizationServer(
     token: tokenEndpoint,
     authorization: authorizationEndpoint,
     par: parEndpoint,
-    introspection: undefined,
-    revocation: undefined,
-    registration: undefined,
+    introspection: introspectionEndpoint,
+    revocation: revocationEndpoint,
+    registration: config.registration.enabled ? registrationEndpoint : undefined,
     login: config.login.enabled ? loginEndpoint : undefined,
   };
 
