@@ -49,6 +49,7 @@ export {
 } from './lib/crypto.js';
 export { webCrypto } from './lib/crypto-web.js';
 export { getDefaultCrypto, setDefaultCrypto } from './lib/default-crypto.js';
+export { hasDuplicateNames, type JsonObject, parseJsonObject } from './lib/json.js';
 export { LruCache } from './lib/lru.js';
 export {
   MIN_NONCE_SECRET_BYTES,
