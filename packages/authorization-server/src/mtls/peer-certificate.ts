@@ -55,13 +55,13 @@ export function chainIsTrusted(
   let current = leaf;
   for (let depth = 0; depth <= intermediates.length; depth++) {
     for (const ca of cas) {
-      if (ca.checkIssued(current) && current.verify(ca.publicKey) && withinValidity(ca, nowMs)) return true;
+      if (current.checkIssued(ca) && current.verify(ca.publicKey) && withinValidity(ca, nowMs)) return true;
     }
     const next = intermediates.find(
       (c) =>
         c !== current &&
         c.ca &&
-        c.checkIssued(current) &&
+        current.checkIssued(c) &&
         current.verify(c.publicKey) &&
         withinValidity(c, nowMs),
     );

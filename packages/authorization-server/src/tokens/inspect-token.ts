@@ -36,7 +36,7 @@ async function verifyOurJwt(
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   const header = decodeJson(parts[0]!);
-  if (!header || header.typ !== 'at+jwt' || typeof header.kid !== 'string' || typeof header.alg !== 'string')
+  if (header?.typ !== 'at+jwt' || typeof header.kid !== 'string' || typeof header.alg !== 'string')
     return undefined;
   const key = ctx.rt.keys.find(header.kid, ctx.now);
   if (key === undefined || key.alg !== header.alg) return undefined;
