@@ -2,9 +2,10 @@
 // or an opaque token through RFC 7662 introspection. Results are cached by token hash (the
 // token's `ath`) until the token expires, in a bounded cache, so a returning client costs a map
 // lookup; concurrent first uses of one token share one verification.
-import { b64uDecodeText, KeyboundError, LruCache } from '@keybound/core';
+import { b64uDecodeText, KeyboundError } from '@keybound/core';
 import { IntrospectionClient } from './introspection.js';
 import { JwtAccessTokenVerifier } from './jwt-access-token.js';
+import { BoundedCache } from './lib/bounded-cache.js';
 import type { IssuerPolicy, Policy } from './policy.js';
 
 /** What the resource server knows about a valid access token. */
@@ -14,6 +15,8 @@ export interface VerifiedToken {
   claims: Readonly<Record<string, unknown>>;
   clientId: string | undefined;
   scopes: ReadonlySet<string>;
+  /** The same scopes as a list. */
+  scopeList: readonly string[];
   /** cnf.jkt: the token is DPoP-bound to this key thumbprint. */
   jkt: string | undefined;
   /** cnf["x5t#S256"]: the token is bound to this certificate thumbprint. */
@@ -40,7 +43,7 @@ interface Cached {
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export class AccessTokenVerifier {
-  readonly #cache: LruCache<string, Cached>;
+  readonly #cache: BoundedCache<string, Cached>;
   readonly #pending = new Map<string, Promise<Cached>>();
   readonly #jwt = new Map<string, JwtAccessTokenVerifier>();
   readonly #introspection = new Map<string, IntrospectionClient>();
@@ -50,7 +53,7 @@ export class AccessTokenVerifier {
   readonly #skew: number;
 
   constructor(policy: Policy, options: AccessTokenOptions = {}) {
-    this.#cache = new LruCache(policy.tokenCacheSize ?? 10_000);
+    this.#cache = new BoundedCache(policy.tokenCacheSize ?? 10_000);
     this.#skew = policy.proof?.clockSkewSeconds ?? 5;
     const audience = policy.audience ?? [policy.resource];
     for (const iss of policy.issuers) {
@@ -76,12 +79,16 @@ export class AccessTokenVerifier {
    * Verifies `token`, whose SHA-256 (base64url, as in `ath`) is `hash`, at time `now` (epoch s).
    * Throws KeyboundError token_* / issuer_unknown / audience_mismatch / *_unavailable.
    */
-  async verify(token: string, hash: string, now: number): Promise<VerifiedToken> {
+  verify(token: string, hash: string, now: number): VerifiedToken | Promise<VerifiedToken> {
     const hit = this.#cache.get(hash);
     if (hit !== undefined) {
       if (now < hit.until) return checkTimes(hit.token, now, this.#skew);
       this.#cache.delete(hash);
     }
+    return this.#verifyShared(token, hash, now);
+  }
+
+  async #verifyShared(token: string, hash: string, now: number): Promise<VerifiedToken> {
     let pending = this.#pending.get(hash);
     if (pending === undefined) {
       pending = this.#verifyUncached(token, now).finally(() => this.#pending.delete(hash));
@@ -203,7 +210,18 @@ export function tokenFacts(
         : undefined;
   const num = (v: unknown): number | undefined =>
     typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-  return { issuer, claims, clientId, scopes, jkt, x5t, exp: num(claims.exp), nbf: num(claims.nbf), source };
+  return {
+    issuer,
+    claims,
+    clientId,
+    scopes,
+    scopeList: [...scopes],
+    jkt,
+    x5t,
+    exp: num(claims.exp),
+    nbf: num(claims.nbf),
+    source,
+  };
 }
 
 /** How long a verified token may be cached: until exp, never past `cap` seconds from now. */

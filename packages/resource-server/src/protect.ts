@@ -102,27 +102,36 @@ const EXPOSE = 'DPoP-Nonce, WWW-Authenticate';
 /** Steps whose failures report mode lets through and off mode skips. */
 const SENDER_CONSTRAINT_STEPS = new Set(['proof', 'binding']);
 
-interface Context {
+/** The state of one decision, filled in step by step. */
+class Context {
   readonly facts: RequestFacts;
   readonly now: number;
-  headers: HeaderView;
-  path: string;
-  peerTrusted: boolean;
-  scheme: PresentedScheme;
-  token: string | undefined;
-  certificate: Uint8Array | undefined;
-  certificateError: KeyboundError | undefined;
-  spoofed: string[] | undefined;
-  route: CompiledRoute;
-  rule: EffectiveRule;
-  ath: string;
-  verified: VerifiedToken | undefined;
-  proof: VerifiedProof | undefined;
-  binding: Binding;
-  x5t: string | undefined;
+  readonly headers: HeaderView;
+  readonly path: string;
+  peerTrusted = false;
+  scheme: PresentedScheme = undefined;
+  token: string | undefined = undefined;
+  certificate: Uint8Array | undefined = undefined;
+  certificateError: KeyboundError | undefined = undefined;
+  spoofed: string[] | undefined = undefined;
+  route: CompiledRoute = undefined as unknown as CompiledRoute;
+  rule: EffectiveRule = undefined as unknown as EffectiveRule;
+  ath = '';
+  verified: VerifiedToken | undefined = undefined;
+  proof: VerifiedProof | undefined = undefined;
+  binding: Binding = 'bearer';
+  x5t: string | undefined = undefined;
+
+  constructor(facts: RequestFacts, now: number) {
+    this.facts = facts;
+    this.now = now;
+    this.headers = new HeaderView(facts.headers, WANTED);
+    this.path = requestPath(facts.target);
+  }
 }
 
 type Step = (rs: ResourceServer, ctx: Context) => void | Promise<void>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 // 1. parse: what the request carries, once; malformed or duplicated → 400
 const parse: Step = (rs, ctx) => {
@@ -202,22 +211,33 @@ const policy: Step = (rs, ctx) => {
 };
 
 // 3. access token: verified (cached by hash), scopes, then the client's rule
-const accessToken: Step = async (rs, ctx) => {
-  if (ctx.token === undefined) throw new KeyboundError('token_missing');
-  ctx.ath = await accessTokenHash(ctx.token, rs.crypto);
-  const verified = await rs.tokens.verify(ctx.token, ctx.ath, ctx.now);
-  ctx.verified = verified;
-  const missing = ctx.route.rule.scopes.filter((s) => !verified.scopes.has(s));
-  if (missing.length > 0) {
-    throw new KeyboundError('insufficient_scope', `the access token lacks the scope ${missing.join(' ')}`, {
-      expected: ctx.route.rule.scopes.join(' '),
-    });
-  }
-  ctx.rule = rs.routes.forClient(ctx.route, verified.clientId);
+const accessToken: Step = (rs, ctx) => {
+  const token = ctx.token;
+  if (token === undefined) throw new KeyboundError('token_missing');
+  return accessTokenHash(token, rs.crypto).then((ath) => {
+    ctx.ath = ath;
+    const verified = rs.tokens.verify(token, ath, ctx.now);
+    if (verified instanceof Promise) return verified.then((v) => tokenVerified(rs, ctx, v));
+    tokenVerified(rs, ctx, verified);
+  });
 };
 
+function tokenVerified(rs: ResourceServer, ctx: Context, verified: VerifiedToken): void {
+  ctx.verified = verified;
+  const required = ctx.route.rule.scopes;
+  for (const scope of required) {
+    if (!verified.scopes.has(scope)) {
+      const missing = required.filter((s) => !verified.scopes.has(s));
+      throw new KeyboundError('insufficient_scope', `the access token lacks the scope ${missing.join(' ')}`, {
+        expected: required.join(' '),
+      });
+    }
+  }
+  ctx.rule = rs.routes.forClient(ctx.route, verified.clientId);
+}
+
 // 4. proof: with the DPoP scheme only (under Bearer a DPoP header is ignored); replay runs last
-const proof: Step = async (rs, ctx) => {
+const proof: Step = (rs, ctx) => {
   if (ctx.scheme !== 'dpop') return;
   const htu = publicUrl(
     rs.publicUrlConfig,
@@ -229,7 +249,7 @@ const proof: Step = async (rs, ctx) => {
     },
     rs.hostCache,
   );
-  ctx.proof = await verifyProof(ctx.headers.all('dpop'), {
+  return verifyProof(ctx.headers.all('dpop'), {
     htm: ctx.facts.method,
     htu,
     accessTokenHash: ctx.ath,
@@ -241,14 +261,14 @@ const proof: Step = async (rs, ctx) => {
     replayStore: rs.replayStore,
     keyCache: rs.keyCache,
     crypto: rs.crypto,
+  }).then((verified) => {
+    ctx.proof = verified;
   });
 };
 
 // 5. binding: the token's cnf against what the request proved, then the rule's requirement
-const binding: Step = async (rs, ctx) => {
+const binding: Step = (rs, ctx) => {
   const token = ctx.verified!;
-  let dpop = false;
-  let mtls = false;
   if (token.jkt !== undefined) {
     if (ctx.scheme !== 'dpop') throw new KeyboundError('bound_token_as_bearer');
     if (ctx.proof!.jkt !== token.jkt) {
@@ -257,21 +277,22 @@ const binding: Step = async (rs, ctx) => {
         received: ctx.proof!.jkt,
       });
     }
-    dpop = true;
   } else if (ctx.scheme === 'dpop') {
     throw new KeyboundError('token_not_bound');
   }
   const needCertificate = token.x5t !== undefined || ctx.rule.require === 'mtls';
   if (needCertificate && ctx.certificateError !== undefined) throw ctx.certificateError;
-  if (token.x5t !== undefined) {
-    if (ctx.certificate === undefined) throw new KeyboundError('certificate_missing');
-    const x5t = await certificateThumbprint(ctx.certificate, rs.crypto);
-    if (x5t !== token.x5t) {
+  if (token.x5t === undefined) return requirement(ctx, token.jkt !== undefined, false);
+  if (ctx.certificate === undefined) throw new KeyboundError('certificate_missing');
+  return certificateThumbprint(ctx.certificate, rs.crypto).then((x5t) => {
+    if (x5t !== token.x5t)
       throw new KeyboundError('x5t_mismatch', undefined, { expected: token.x5t, received: x5t });
-    }
     ctx.x5t = x5t;
-    mtls = true;
-  }
+    requirement(ctx, token.jkt !== undefined, true);
+  });
+};
+
+function requirement(ctx: Context, dpop: boolean, mtls: boolean): void {
   switch (ctx.rule.require) {
     case 'dpop':
       if (!dpop) throw new KeyboundError('dpop_required');
@@ -284,7 +305,7 @@ const binding: Step = async (rs, ctx) => {
       break;
   }
   ctx.binding = dpop ? 'dpop' : mtls ? 'mtls' : 'bearer';
-};
+}
 
 /** The checks in the order they run. */
 export const PROTECT_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
@@ -386,22 +407,7 @@ export class ResourceServer {
 
   /** Decides one request. Rejects only on a bug (never on bad input): adapters answer 500 then. */
   async protect(facts: RequestFacts): Promise<Decision> {
-    const ctx = {
-      facts,
-      now: this.#now(),
-      headers: new HeaderView(facts.headers, WANTED),
-      path: requestPath(facts.target),
-      peerTrusted: false,
-      scheme: undefined,
-      token: undefined,
-      certificate: undefined,
-      certificateError: undefined,
-      spoofed: undefined,
-      verified: undefined,
-      proof: undefined,
-      binding: 'bearer',
-      x5t: undefined,
-    } as unknown as Context;
+    const ctx = new Context(facts, this.#now());
     let failure: KeyboundError | undefined;
     let failedStep = '';
     for (const [name, step] of PROTECT_STEPS) {
@@ -422,9 +428,9 @@ export class ResourceServer {
     }
     let decision: Decision;
     if (failure === undefined) {
-      decision = await this.#allow(ctx, undefined);
+      decision = this.#allow(ctx, undefined, ctx.rule.nonce ? await this.nonces?.issue(ctx.now) : undefined);
     } else if (SENDER_CONSTRAINT_STEPS.has(failedStep) && ctx.rule.mode === 'report') {
-      decision = await this.#allow(ctx, failure);
+      decision = this.#allow(ctx, failure, ctx.rule.nonce ? await this.nonces?.issue(ctx.now) : undefined);
     } else {
       decision = await this.#deny(ctx, failure);
     }
@@ -432,10 +438,10 @@ export class ResourceServer {
     return decision;
   }
 
-  async #allow(ctx: Context, failure: KeyboundError | undefined): Promise<AllowDecision> {
+  #allow(ctx: Context, failure: KeyboundError | undefined, nonce: string | undefined): AllowDecision {
     const token = ctx.verified!;
     const headers: Record<string, string> = {};
-    if (ctx.rule.nonce && this.nonces !== undefined) headers['DPoP-Nonce'] = await this.nonces.issue(ctx.now);
+    if (nonce !== undefined) headers['DPoP-Nonce'] = nonce;
     if (ctx.headers.all('origin') !== undefined) headers['Access-Control-Expose-Headers'] = EXPOSE;
     let wouldDeny: WouldDeny | undefined;
     if (failure !== undefined) {
@@ -448,20 +454,21 @@ export class ResourceServer {
       };
     }
     const verifiedBinding = failure === undefined ? ctx.binding : 'bearer';
-    return {
+    const decision: Mutable<AllowDecision> = {
       allow: true,
       claims: token.claims,
       issuer: token.issuer,
       clientId: token.clientId,
-      scopes: [...token.scopes],
+      scopes: token.scopeList,
       binding: verifiedBinding,
-      ...(verifiedBinding === 'dpop' ? { jkt: ctx.proof!.jkt } : {}),
-      ...(ctx.x5t !== undefined && failure === undefined ? { x5t: ctx.x5t } : {}),
       route: ctx.route.name,
       mode: ctx.rule.mode,
       responseHeaders: headers,
-      ...(wouldDeny === undefined ? {} : { wouldDeny }),
     };
+    if (verifiedBinding === 'dpop') decision.jkt = ctx.proof!.jkt;
+    if (ctx.x5t !== undefined && failure === undefined) decision.x5t = ctx.x5t;
+    if (wouldDeny !== undefined) decision.wouldDeny = wouldDeny;
+    return decision;
   }
 
   async #deny(ctx: Context, failure: KeyboundError): Promise<DenyDecision> {
