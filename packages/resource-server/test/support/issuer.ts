@@ -33,7 +33,7 @@ export class TestIssuer {
   readonly introspection = new Map<string, Record<string, unknown>>();
   readonly hits = { jwks: 0, introspection: 0 };
   /** 'ok', or make the endpoints fail: answer 500, or hang up without answering. */
-  mode: 'ok' | 'error' | 'hangup' = 'ok';
+  mode: 'ok' | 'error' | 'hangup' | 'garbage' = 'ok';
   lastIntrospectionAuthorization: string | undefined;
 
   private constructor() {
@@ -45,7 +45,7 @@ export class TestIssuer {
             return;
           }
           res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(body));
+          res.end(typeof body === 'string' ? body : JSON.stringify(body));
         },
         () => {
           res.writeHead(500);
@@ -98,6 +98,7 @@ export class TestIssuer {
     for await (const c of req) chunks.push(c as Buffer);
     if (this.mode === 'hangup') return { status: 0, body: null };
     if (this.mode === 'error') return { status: 500, body: { error: 'server_error' } };
+    if (this.mode === 'garbage') return { status: 200, body: '<html>not json' };
     if (req.url === '/jwks' && req.method === 'GET') {
       this.hits.jwks++;
       return { status: 200, body: { keys: this.keys.map((k) => k.publicJwk) } };
