@@ -1,7 +1,7 @@
 // Test helpers: a server on 127.0.0.1 port 0 with in-memory SQLite, DPoP keys, form posts.
 import { createProof, type DpopKey, generateDpopKey } from '@keybound/core';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import {
   type AuthorizationServer,
   type AuthorizationServerDeps,
@@ -58,16 +58,23 @@ export interface Running {
 }
 
 const running: AuthorizationServer[] = [];
+const runningForFile: AuthorizationServer[] = [];
 afterEach(async () => {
   for (const s of running.splice(0)) await s.close();
 });
+afterAll(async () => {
+  for (const s of runningForFile.splice(0)) await s.close();
+});
 
+/** Starts a server closed after the test (or, with lifetime 'file', after the file). KB_DEBUG=1 prints 500s. */
 export async function start(
   config: Record<string, unknown> = baseConfig(),
   deps: AuthorizationServerDeps = {},
+  lifetime: 'test' | 'file' = 'test',
 ): Promise<Running> {
-  const server = createAuthorizationServer(parseServerConfig(config), { onError: () => {}, ...deps });
-  running.push(server);
+  const onError = process.env.KB_DEBUG ? console.error : () => {};
+  const server = createAuthorizationServer(parseServerConfig(config), { onError, ...deps });
+  (lifetime === 'test' ? running : runningForFile).push(server);
   const urls = await server.listen();
   return { server, urls };
 }
