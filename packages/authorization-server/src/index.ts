@@ -41,4 +41,5 @@ export { createPostgresStorage, type PostgresStorageOptions } from './storage/po
 export { SqlStorage } from './storage/sql-storage.js';
 export { createSqliteStorage, type SqliteStorageOptions } from './storage/sqlite-storage.js';
 export type * from './storage/storage.js';
+export type { JwtSigner, JwtSigningKey } from './tokens/sign-jwt.js';
 export { hashPassword } from './users/password.js';

@@ -28,6 +28,7 @@ import { createPostgresStorage } from '../storage/postgres-storage.js';
 import { createSqliteStorage } from '../storage/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { randomToken, sha256 } from '../tokens/hash.js';
+import { type JwtSigner, signJwt } from '../tokens/sign-jwt.js';
 import { SigningKeys } from '../tokens/signing-keys.js';
 import type { Endpoint } from './request-context.js';
 import { buildRoutes, handleRequest, type RouteTable } from './router.js';
@@ -50,6 +51,8 @@ export interface AuthorizationServerDeps {
   redis?: RedisClientLike;
   /** Pluggable user authentication at the authorization endpoint. */
   authenticateUser?: UserAuthenticator;
+  /** Signs access tokens (default: compact JWS over node:crypto; e.g. a KMS-backed signer). */
+  signJwt?: JwtSigner;
   /** Unexpected errors (500s, background cleanup failures). Default: console.error. */
   onError?: (error: unknown) => void;
 }
@@ -177,6 +180,7 @@ export function createAuthorizationServer(
     replay,
     nonces,
     keys,
+    signJwt: deps.signJwt ?? signJwt,
     clients,
     certificates: new CertificateSource(config),
     users: new Map(config.users.map((u) => [u.username, u])),
@@ -213,6 +217,7 @@ export function createAuthorizationServer(
   };
 
   let readyPromise: Promise<void> | undefined;
+  let isReady = false;
   const ready = () => {
     readyPromise ??= (async () => {
       await storage.migrate();
@@ -221,6 +226,7 @@ export function createAuthorizationServer(
       for (const token of config.registration.initialAccessTokens) {
         await storage.insertInitialAccessToken({ tokenHash: sha256(token), createdAt: t });
       }
+      isReady = true;
     })();
     return readyPromise;
   };
@@ -229,7 +235,7 @@ export function createAuthorizationServer(
     (kind: 'main' | 'mtls'): RequestListener =>
     (req, res) => {
       const run = async () => {
-        await ready();
+        if (!isReady) await ready();
         await handleRequest(rt, kind, routesFor(kind), req, res);
       };
       run().catch((e) => {

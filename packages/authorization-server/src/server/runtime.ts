@@ -6,6 +6,7 @@ import type { ClientRegistry } from '../clients/client-registry.js';
 import type { ResourceConfig, ServerConfig, UserConfig } from '../config/server-config.js';
 import type { CertificateSource } from '../mtls/peer-certificate.js';
 import type { Storage } from '../storage/storage.js';
+import type { JwtSigner } from '../tokens/sign-jwt.js';
 import type { SigningKeys } from '../tokens/signing-keys.js';
 
 /** The endpoints of one listener (the main one, or the mTLS aliases). */
@@ -56,6 +57,7 @@ export interface Runtime {
   replay: ReplayStore;
   nonces: NonceManager | undefined;
   keys: SigningKeys;
+  signJwt: JwtSigner;
   clients: ClientRegistry;
   certificates: CertificateSource;
   users: Map<string, UserConfig>;

@@ -6,7 +6,6 @@ import type { ResourceConfig } from '../config/server-config.js';
 import type { Binding } from '../grants/binding.js';
 import type { RequestContext } from '../server/request-context.js';
 import { randomToken, sha256 } from './hash.js';
-import { signJwt } from './sign-jwt.js';
 
 export interface AccessTokenInput {
   client: ClientConfig;
@@ -69,7 +68,7 @@ export async function issueAccessToken(
     });
   } else {
     rt.keys.maybeReload(now);
-    accessToken = await signJwt(rt.keys.current(), 'at+jwt', claims);
+    accessToken = await rt.signJwt(rt.keys.current(), 'at+jwt', claims);
     // tokens of a grant are recorded so that revoking the grant (refresh reuse, code replay,
     // revocation) makes them inactive at introspection
     if (input.grantId !== undefined) {

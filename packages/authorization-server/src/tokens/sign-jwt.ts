@@ -25,6 +25,16 @@ function encodedHeader(key: JwtSigningKey, typ: string): string {
   return h;
 }
 
+/**
+ * Signs a JWT with one of the server's keys. The default is signJwt below; a deployment may pass
+ * its own (deps.signJwt), e.g. to sign in a KMS or HSM, or jose's SignJWT (the benchmark does).
+ */
+export type JwtSigner = (
+  key: JwtSigningKey,
+  typ: string,
+  payload: Record<string, unknown>,
+) => Promise<string>;
+
 /** Signs `payload` as a compact JWS with header {alg, typ, kid}. */
 export async function signJwt(
   key: JwtSigningKey,

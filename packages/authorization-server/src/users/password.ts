@@ -22,11 +22,12 @@ export function isPasswordHash(value: string): boolean {
   return n >= 1024 && n <= 1_048_576 && (n & (n - 1)) === 0 && Number(m[2]) >= 1 && Number(m[3]) >= 1;
 }
 
-const DUMMY = hashPassword('keybound-dummy-password');
+let dummy: string | undefined;
 
 /** Resolves true when `password` matches `stored`; with no stored hash it still spends the work. */
 export function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
-  const m = FORMAT.exec(stored ?? DUMMY) ?? FORMAT.exec(DUMMY)!;
+  dummy ??= hashPassword('keybound-dummy-password');
+  const m = FORMAT.exec(stored ?? dummy) ?? FORMAT.exec(dummy)!;
   const [, n, r, p, salt, hash] = m;
   const expected = Buffer.from(hash!, 'base64url');
   return new Promise((resolve) => {
