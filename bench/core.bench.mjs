@@ -84,12 +84,21 @@ const row = (name, ours, baseline, unit, extra = {}) => ({
   ...extra,
 });
 
-/** A comparison of rates (wall clock, interleaved, medians) with the p50/p99 of ours. */
+/**
+ * A comparison of rates (wall clock, interleaved, medians) with the p50/p99 of ours. The note adds
+ * the same comparison by median latency and by CPU time, which move less when other processes
+ * share the machine.
+ */
 const rateRow = (name, ours, baseline, note) =>
   row(name, ours.rate, baseline.rate, 'ops/s', {
     p50: round(ours.p50),
     p99: round(ours.p99),
-    ...(note ? { note } : {}),
+    note: [
+      note,
+      `by p50 latency ${(baseline.p50 / ours.p50).toFixed(2)}x, by CPU time ${(ours.cpuRate / baseline.cpuRate).toFixed(2)}x`,
+    ]
+      .filter(Boolean)
+      .join('; '),
   });
 
 async function sameKey() {
