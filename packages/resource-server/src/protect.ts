@@ -34,6 +34,7 @@ import { errorDescription, type PresentedScheme, wwwAuthenticate } from './chall
 import { classifyClientPath } from './client-path.js';
 import type { AllowDecision, Binding, Decision, DecisionEvent, DenyDecision, WouldDeny } from './decision.js';
 import type { RequestFacts } from './facts.js';
+import { BoundedCache } from './lib/bounded-cache.js';
 import { CidrList } from './lib/cidr.js';
 import { HeaderView } from './lib/headers.js';
 import { metadataPath, type ProtectedResourceMetadata, protectedResourceMetadata } from './metadata.js';
@@ -214,13 +215,20 @@ const policy: Step = (rs, ctx) => {
 const accessToken: Step = (rs, ctx) => {
   const token = ctx.token;
   if (token === undefined) throw new KeyboundError('token_missing');
+  const known = rs.recentHashes.get(token);
+  if (known !== undefined) return withHash(rs, ctx, token, known);
   return accessTokenHash(token, rs.crypto).then((ath) => {
-    ctx.ath = ath;
-    const verified = rs.tokens.verify(token, ath, ctx.now);
-    if (verified instanceof Promise) return verified.then((v) => tokenVerified(rs, ctx, v));
-    tokenVerified(rs, ctx, verified);
+    rs.recentHashes.set(token, ath);
+    return withHash(rs, ctx, token, ath);
   });
 };
+
+function withHash(rs: ResourceServer, ctx: Context, token: string, ath: string): void | Promise<void> {
+  ctx.ath = ath;
+  const verified = rs.tokens.verify(token, ath, ctx.now);
+  if (verified instanceof Promise) return verified.then((v) => tokenVerified(rs, ctx, v));
+  tokenVerified(rs, ctx, verified);
+}
 
 function tokenVerified(rs: ResourceServer, ctx: Context, verified: VerifiedToken): void {
   ctx.verified = verified;
@@ -332,6 +340,11 @@ export class ResourceServer {
   /** @internal */ readonly spoofable: readonly string[];
   /** @internal */ readonly publicUrlConfig: Parameters<typeof publicUrl>[0];
   /** @internal */ readonly hostCache = new Map<string, string>();
+  /**
+   * @internal The hashes (ath) of the most recently presented tokens, so that a returning client
+   * does not pay a SHA-256 per request; small, because it holds the tokens themselves.
+   */
+  readonly recentHashes = new BoundedCache<string, string>(1024);
   /** @internal */ readonly maxAgeSeconds: number;
   /** @internal */ readonly clockSkewSeconds: number;
   readonly #onDecision: ((event: DecisionEvent) => void) | undefined;

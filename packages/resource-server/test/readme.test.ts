@@ -9,7 +9,7 @@ describe('the README', () => {
   it('lists exactly the reason codes protect() can give, by step', () => {
     const section = readme.slice(readme.indexOf('## Reason codes'), readme.indexOf('## Decision events'));
     const rows = Object.fromEntries(
-      [...section.matchAll(/^\| (\w+) \| (`.+) \|$/gm)].map((m) => [
+      [...section.matchAll(/^\| (\w+) +\| (`.+?) *\|$/gm)].map((m) => [
         m[1],
         [...m[2]!.matchAll(/`(\w+)`/g)].map((c) => c[1]),
       ]),

@@ -7,11 +7,13 @@ import type { TLSSocket } from 'node:tls';
 import type { RequestFacts, TlsFacts } from '../facts.js';
 
 const certificates = new WeakMap<object, Uint8Array | null>();
+const PLAIN: TlsFacts = Object.freeze({ encrypted: false });
+const ENCRYPTED: TlsFacts = Object.freeze({ encrypted: true });
 
 /** The TLS facts of a socket; the peer certificate is read once per connection. */
 export function tlsFacts(socket: Socket | TLSSocket | undefined): TlsFacts {
   const tls = socket as Partial<TLSSocket> | undefined;
-  if (tls?.encrypted !== true) return { encrypted: false };
+  if (tls?.encrypted !== true) return PLAIN;
   let der = certificates.get(tls);
   if (der === undefined) {
     const cert = typeof tls.getPeerCertificate === 'function' ? tls.getPeerCertificate(false) : undefined;
@@ -20,7 +22,7 @@ export function tlsFacts(socket: Socket | TLSSocket | undefined): TlsFacts {
       raw !== undefined && raw.length > 0 ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : null;
     certificates.set(tls, der);
   }
-  return der === null ? { encrypted: true } : { encrypted: true, peerCertificate: der };
+  return der === null ? ENCRYPTED : { encrypted: true, peerCertificate: der };
 }
 
 /** The facts protect() needs; `target` defaults to req.url (pass Express' originalUrl). */
