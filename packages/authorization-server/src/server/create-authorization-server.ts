@@ -111,13 +111,6 @@ export function createAuthorizationServer(
   const now = () => clock() / 1000;
   const onError = deps.onError ?? ((e: unknown) => console.error('keybound authorization server:', e));
 
-  const ownsStorage = deps.storage === undefined;
-  const storage =
-    deps.storage ??
-    (config.storage.type === 'postgres'
-      ? createPostgresStorage({ connectionString: config.storage.url, max: config.storage.poolSize })
-      : createSqliteStorage({ path: config.storage.path }));
-
   let replay: ReplayStore;
   if (deps.replayStore) replay = deps.replayStore;
   else if (config.replay.type === 'redis') {
@@ -128,6 +121,13 @@ export function createAuthorizationServer(
     }
     replay = new RedisReplayStore({ client: deps.redis, prefix: config.replay.prefix });
   } else replay = new MemoryReplayStore();
+
+  const ownsStorage = deps.storage === undefined;
+  const storage =
+    deps.storage ??
+    (config.storage.type === 'postgres'
+      ? createPostgresStorage({ connectionString: config.storage.url, max: config.storage.poolSize })
+      : createSqliteStorage({ path: config.storage.path }));
 
   // Nonces are always verifiable; they are required per server or client configuration. Without
   // configured secrets the secret is per process (several instances must configure shared ones).
