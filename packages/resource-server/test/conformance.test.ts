@@ -1127,6 +1127,14 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     });
   });
 
+  it('never puts a token or a proof in a decision event', () => {
+    const text = JSON.stringify(Object.values(profiles).flatMap((p) => p.events));
+    expect(text.length).toBeGreaterThan(1000);
+    expect(text).not.toContain('eyJ');
+    expect(text).not.toMatch(/opaque-[0-9a-f]{8}-/);
+    expect(text).not.toContain(rfc.access_token);
+  });
+
   it('obtains a nonce from the 401 and succeeds on the retry', async () => {
     const url = profiles.main.server.url;
     const first = await send(url, '/nonce', { headers: await dpopHeaders('/nonce') });

@@ -30,14 +30,17 @@ const plugin: FastifyPluginAsync<KeyboundFastifyOptions> = async (fastify, optio
   const rs = options.resourceServer;
   if (rs === undefined) throw new TypeError('keyboundFastify needs the resourceServer option');
   fastify.decorateRequest('keybound', null);
-  fastify.route({
-    method: ['GET', 'HEAD'],
-    url: rs.metadataPath,
-    handler: (request, reply) => {
-      const wellKnown = rs.wellKnown(request.method, request.url)!;
-      return send(reply, wellKnown.status, wellKnown.headers, wellKnown.body);
-    },
-  });
+  // the metadata lives at the root of the host (RFC 9728 §3.1): served when registered at the root
+  if (fastify.prefix === '') {
+    fastify.route({
+      method: ['GET', 'HEAD'],
+      url: rs.metadataPath,
+      handler: (request, reply) => {
+        const wellKnown = rs.wellKnown(request.method, request.raw.url ?? request.url)!;
+        return send(reply, wellKnown.status, wellKnown.headers, wellKnown.body);
+      },
+    });
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     const target = request.raw.url ?? request.url;
     if (rs.wellKnown(request.method, target) !== undefined) {

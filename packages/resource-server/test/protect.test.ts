@@ -1,0 +1,209 @@
+// protect() called directly with request facts: rollout semantics, events and stats.
+import { createProof, type DpopKey, generateDpopKey, NonceManager } from '@keybound/core';
+import {
+  classifyClientPath,
+  createResourceServer,
+  type DecisionEvent,
+  type Policy,
+  PROTECT_STEPS,
+  type RequestFacts,
+} from '@keybound/resource-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestIssuer } from './support/issuer.js';
+
+const ORIGIN = 'https://api.example.com';
+let issuer: TestIssuer;
+let key: DpopKey;
+
+beforeAll(async () => {
+  issuer = await TestIssuer.start();
+  key = await generateDpopKey('ES256');
+});
+afterAll(() => issuer.close());
+
+function policy(extra: Partial<Policy> = {}): Policy {
+  return {
+    resource: ORIGIN,
+    publicOrigins: [ORIGIN],
+    trustedProxies: ['10.0.0.0/8'],
+    issuers: [{ issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
+    defaults: { require: 'dpop' },
+    ...extra,
+  };
+}
+
+const token = (claims: Record<string, unknown> = {}) =>
+  issuer.mint({ aud: ORIGIN, client_id: 'app', sub: 'u', ...claims });
+
+async function dpopFacts(
+  path: string,
+  t: string,
+  extra: string[] = [],
+  nonce?: string,
+): Promise<RequestFacts> {
+  const proof = await createProof(key, {
+    htm: 'GET',
+    htu: `${ORIGIN}${path}`,
+    accessToken: t,
+    ...(nonce ? { nonce } : {}),
+  });
+  return {
+    method: 'GET',
+    target: path,
+    headers: ['Host', 'api.example.com', 'Authorization', `DPoP ${t}`, 'DPoP', proof, ...extra],
+  };
+}
+
+const bearerFacts = (path: string, t: string, extra: string[] = [], peerAddress?: string): RequestFacts => ({
+  method: 'GET',
+  target: path,
+  headers: ['Host', 'api.example.com', 'Authorization', `Bearer ${t}`, ...extra],
+  ...(peerAddress ? { peerAddress } : {}),
+});
+
+describe('protect()', () => {
+  it('runs its steps in the order of the design: parse, policy, token, proof, binding', () => {
+    expect(PROTECT_STEPS.map(([name]) => name)).toEqual(['parse', 'policy', 'token', 'proof', 'binding']);
+  });
+
+  it('lets a client override raise the mode: an enforced client on an off route is refused', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off', require: 'dpop' },
+        clients: [{ clientId: 'strict-app', mode: 'enforce' }],
+      }),
+    });
+    expect(await rs.protect(bearerFacts('/x', await token()))).toMatchObject({ allow: true, mode: 'off' });
+    expect(await rs.protect(bearerFacts('/x', await token({ client_id: 'strict-app' })))).toMatchObject({
+      allow: false,
+      code: 'dpop_required',
+      mode: 'enforce',
+    });
+  });
+
+  it('checks a presented proof even where no binding is required', async () => {
+    const rs = createResourceServer({ policy: policy({ defaults: { require: 'none' } }) });
+    const t = await token({ cnf: { jkt: key.jkt } });
+    expect(await rs.protect(await dpopFacts('/x', t))).toMatchObject({
+      allow: true,
+      binding: 'dpop',
+      jkt: key.jkt,
+    });
+    const wrongUrl = await dpopFacts('/y', t);
+    expect(await rs.protect({ ...wrongUrl, target: '/x' })).toMatchObject({
+      allow: false,
+      code: 'htu_mismatch',
+    });
+  });
+
+  it('in report mode sends the nonce a refused client needs and says what enforce would answer', async () => {
+    const nonces = new NonceManager({ secrets: ['0123456789abcdef0123456789abcdef'] });
+    const rs = createResourceServer({
+      policy: policy({ defaults: { mode: 'report', require: 'dpop', nonce: true } }),
+      nonces,
+    });
+    const d = await rs.protect(await dpopFacts('/x', await token({ cnf: { jkt: key.jkt } })));
+    expect(d).toMatchObject({
+      allow: true,
+      binding: 'bearer',
+      wouldDeny: {
+        code: 'nonce_required',
+        status: 401,
+        error: 'use_dpop_nonce',
+        description: 'Resource server requires nonce in DPoP proof',
+      },
+    });
+    if (d.allow) expect(await nonces.check(d.responseHeaders['DPoP-Nonce']!)).toBe('valid');
+  });
+
+  it('emits one event per decision with the client path hint and no token or proof', async () => {
+    const events: DecisionEvent[] = [];
+    const rs = createResourceServer({ policy: policy(), onDecision: (e) => events.push(e) });
+    const t = await token({ cnf: { jkt: key.jkt } });
+    await rs.protect(await dpopFacts('/x', t, ['User-Agent', 'okhttp/4.12.0']));
+    await rs.protect(bearerFacts('/x', await token(), ['X-Forwarded-For', '203.0.113.5'], '10.1.2.3'));
+    await rs.protect(bearerFacts('/x', await token(), ['Origin', 'https://app.example.com']));
+    await rs.protect({ method: 'GET', target: '/x', headers: [] });
+    expect(events.map((e) => [e.outcome, e.code, e.clientPath, e.scheme, e.binding])).toEqual([
+      ['allow', undefined, 'mobile', 'dpop', 'dpop'],
+      ['deny', 'dpop_required', 'gateway', 'bearer', 'none'],
+      ['deny', 'dpop_required', 'browser', 'bearer', 'none'],
+      ['deny', 'token_missing', 'backend', 'none', 'none'],
+    ]);
+    expect(events[0]).toMatchObject({
+      method: 'GET',
+      route: 'default',
+      mode: 'enforce',
+      status: 200,
+      clientId: 'app',
+      issuer: issuer.issuer,
+      jkt: key.jkt,
+    });
+    expect(new Date(events[0]!.time).getTime()).not.toBeNaN();
+    const text = JSON.stringify(events);
+    expect(text).not.toContain(t);
+    expect(text).not.toContain('eyJ');
+  });
+
+  it('never lets a throwing telemetry sink change or break a decision', async () => {
+    const rs = createResourceServer({
+      policy: policy(),
+      onDecision: () => {
+        throw new Error('sink down');
+      },
+    });
+    expect(await rs.protect(bearerFacts('/x', await token()))).toMatchObject({
+      allow: false,
+      code: 'dpop_required',
+    });
+  });
+
+  it('counts decisions, reasons and spoof attempts', async () => {
+    const rs = createResourceServer({ policy: policy({ routes: [{ path: '/r', mode: 'report' }] }) });
+    await rs.protect(bearerFacts('/x', await token(), ['X-Forwarded-Host', 'evil.example'], '192.0.2.1'));
+    await rs.protect(bearerFacts('/r', await token()));
+    await rs.protect(await dpopFacts('/x', await token({ cnf: { jkt: key.jkt } })));
+    expect(rs.stats()).toEqual({
+      allow: 1,
+      deny: 1,
+      report: 1,
+      spoofAttempts: 1,
+      codes: { dpop_required: 2 },
+    });
+  });
+
+  it('names a route by its name, path or pattern in decisions', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        routes: [
+          { name: 'admin area', path: '/admin', methods: ['POST'] },
+          { pattern: '/users/:id', require: 'none' },
+        ],
+      }),
+    });
+    expect(await rs.protect(bearerFacts('/users/7', await token()))).toMatchObject({
+      allow: true,
+      route: '/users/:id',
+    });
+    expect(await rs.protect(bearerFacts('/users/7/x', await token()))).toMatchObject({ route: 'default' });
+    expect(await rs.protect({ ...bearerFacts('/admin/x', await token()), method: 'POST' })).toMatchObject({
+      route: 'admin area',
+    });
+    expect(await rs.protect(bearerFacts('/admin/x', await token()))).toMatchObject({ route: 'default' });
+  });
+});
+
+describe('the client path hint', () => {
+  it.each([
+    [{ origin: 'https://app.example' }, 'browser'],
+    [{ secFetchSite: 'same-origin' }, 'browser'],
+    [{ userAgent: 'Mozilla/5.0 (Linux; Android 14) Chrome/120' }, 'browser'],
+    [{ userAgent: 'okhttp/4.12.0' }, 'mobile'],
+    [{ userAgent: 'MyApp/3 CFNetwork/1490 Darwin/23.2.0' }, 'mobile'],
+    [{ userAgent: 'curl/8.5', certificate: true }, 'backend'],
+    [{ userAgent: 'Go-http-client/1.1', forwardedByTrustedProxy: true }, 'gateway'],
+    [{ userAgent: 'python-requests/2.31' }, 'backend'],
+  ])('classifies %j as %s', (facts, path) => {
+    expect(classifyClientPath({ certificate: false, forwardedByTrustedProxy: false, ...facts })).toBe(path);
+  });
+});
