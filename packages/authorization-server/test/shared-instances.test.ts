@@ -10,7 +10,7 @@ import {
   uniqueDatabaseName,
   uniquePrefix,
 } from '../../../test/support/services.js';
-import type { ServerUrls } from '../src/index.js';
+import type { AuthorizationServer, ServerUrls } from '../src/index.js';
 import { authorizeAndLogin, codeFlowConfig, openAuthorize, pkce, submitLogin } from './browser.js';
 import { basic, localUrls, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
@@ -22,6 +22,7 @@ const redisClients: Redis[] = [];
 let databaseUrl = '';
 let clientKey: CryptoKey;
 let clientJwk: Record<string, unknown>;
+const serverOf = new Map<ServerUrls, AuthorizationServer>();
 
 async function instance(): Promise<ServerUrls> {
   const redis = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 });
@@ -52,7 +53,9 @@ async function instance(): Promise<ServerUrls> {
     ],
   };
   const { server, urls } = await start(config, { redis }, 'file');
-  return localUrls(urls, server.listening.http!);
+  const local = localUrls(urls, server.listening.http!);
+  serverOf.set(local, server);
+  return local;
 }
 
 describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () => {
@@ -106,6 +109,29 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
         )
       ).json.active,
     ).toBe(true);
+  });
+
+  it('verifies on one instance a token signed with a key the other rotated in a moment ago', async () => {
+    const before = (await fetch(b.jwks).then((r) => r.json())).keys.map((k: { kid: string }) => k.kid);
+    const { kid } = await serverOf.get(a)!.rotateSigningKey();
+    const issued = await post(
+      a.token,
+      { grant_type: 'client_credentials' },
+      { authorization: basic('rs', SECRET) },
+    );
+    const header = JSON.parse(
+      Buffer.from((issued.json.access_token as string).split('.')[0]!, 'base64url').toString(),
+    );
+    expect(header.kid).toBe(kid);
+    const introspected = await post(
+      b.introspection,
+      { token: issued.json.access_token as string },
+      { authorization: basic('rs', SECRET) },
+    );
+    expect(introspected.json.active).toBe(true);
+    // b reloaded its keys on the unknown kid: it publishes the new key and still the previous ones
+    const after = (await fetch(b.jwks).then((r) => r.json())).keys.map((k: { kid: string }) => k.kid);
+    expect(after).toEqual(expect.arrayContaining([...before, kid]));
   });
 
   it('rejects a proof replayed on a second instance', async () => {

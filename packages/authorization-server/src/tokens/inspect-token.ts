@@ -38,7 +38,7 @@ async function verifyOurJwt(
   const header = decodeJson(parts[0]!);
   if (header?.typ !== 'at+jwt' || typeof header.kid !== 'string' || typeof header.alg !== 'string')
     return undefined;
-  const key = ctx.rt.keys.find(header.kid, ctx.now);
+  const key = await ctx.rt.keys.findOrReload(header.kid, ctx.now);
   if (key === undefined || key.alg !== header.alg) return undefined;
   const ok = await getDefaultCrypto().verify(
     header.alg as JwsAlgorithm,

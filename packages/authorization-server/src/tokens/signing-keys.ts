@@ -155,6 +155,20 @@ export class SigningKeys {
     return this.published(now).find((k) => k.kid === kid);
   }
 
+  #lastForcedReload = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Like find, but an unknown kid of managed keys reloads them first (at most every 5 seconds):
+   * another instance may have just created or rotated in a key this one has not loaded yet.
+   */
+  async findOrReload(kid: string, now: number): Promise<SigningKey | undefined> {
+    const found = this.find(kid, now);
+    if (found !== undefined || !this.managed || now - this.#lastForcedReload < 5) return found;
+    this.#lastForcedReload = now;
+    await (this.#reloading ?? this.load(now));
+    return this.find(kid, now);
+  }
+
   jwks(now: number): { keys: Record<string, unknown>[] } {
     return { keys: this.published(now).map((k) => k.publicJwk) };
   }
