@@ -90,6 +90,7 @@ const WANTED = new Set([
   'authorization',
   'dpop',
   'host',
+  ':authority',
   'origin',
   'user-agent',
   'sec-fetch-site',

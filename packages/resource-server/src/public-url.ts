@@ -141,7 +141,7 @@ function fromProxy(
       },
     );
   }
-  host ??= h.first('host');
+  host ??= h.first('host') ?? h.first(':authority');
   if (host === undefined || !HOST.test(host)) {
     throw new KeyboundError('htu_mismatch', 'a trusted proxy forwarded no usable host', {
       received: (host ?? '').slice(0, 100),
@@ -172,7 +172,8 @@ export function publicUrl(
       'no public origin is configured and the request did not come through a trusted proxy',
     );
   }
-  return `${chooseOrigin(config.origins, req.headers.first('host'), hostCache)}${config.basePath}${req.path}`;
+  const host = req.headers.first('host') ?? req.headers.first(':authority');
+  return `${chooseOrigin(config.origins, host, hostCache)}${config.basePath}${req.path}`;
 }
 
 /** The configured origin whose host the Host header names, else the first one. */

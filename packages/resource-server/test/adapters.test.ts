@@ -1,6 +1,7 @@
 // What differs between the frameworks and each adapter must get right: mount paths and prefixes
 // (the public URL includes them), a Web runtime that joins repeated headers, the typed decoration.
 import { createServer } from 'node:http';
+import { connect, createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createProof, type DpopKey, generateDpopKey } from '@keybound/core';
 import { createResourceServer, type ResourceServer } from '@keybound/resource-server';
@@ -12,6 +13,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePki } from './support/certs.js';
 import { send } from './support/http.js';
 import { TestIssuer } from './support/issuer.js';
 
@@ -125,6 +127,46 @@ describe('adapters', () => {
       }),
     );
     expect(await res.json()).toEqual({ jkt: key.jkt });
+  });
+
+  it('node: works on HTTP/2 (compat API) with :authority and a TLS client certificate', async () => {
+    const pki = makePki();
+    const listener = keyboundNode(rs);
+    const server = createSecureServer(
+      { key: pki.server.key, cert: pki.server.pem, requestCert: true, rejectUnauthorized: false },
+      async (req, res) => {
+        const auth = await listener(req, res);
+        if (auth !== undefined) res.end(JSON.stringify({ binding: auth.binding }));
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      rejectUnauthorized: false,
+      cert: pki.alice.pem,
+      key: pki.alice.key,
+    });
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/items', ':authority': 'api.example.com', ...headers });
+        let status = 0;
+        let body = '';
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+        });
+        stream.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        stream.on('end', () => resolve({ status, body }));
+        stream.on('error', reject);
+      });
+    try {
+      const { host: _host, ...h } = await headersFor('/items');
+      expect(await get(h)).toEqual({ status: 200, body: '{"binding":"dpop"}' });
+      expect((await get({})).status).toBe(401);
+    } finally {
+      session.close();
+      server.close();
+    }
   });
 
   it('node: the guard answers refusals itself and hands allowed requests on', async () => {

@@ -91,6 +91,11 @@ describe('the public URL a proof must name', () => {
     expect(url([['Host', 'evil.example']], { origins })).toBe('https://api.example.com/items');
   });
 
+  it('reads the HTTP/2 :authority pseudo-header where there is no Host header', () => {
+    const origins = ['https://api.example.com', 'https://eu.example.com'];
+    expect(url([[':authority', 'eu.example.com']], { origins })).toBe('https://eu.example.com/items');
+  });
+
   it('ignores forwarded headers from an untrusted peer', () => {
     expect(
       url(

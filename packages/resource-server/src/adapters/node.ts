@@ -1,13 +1,18 @@
 // node:http / node:https adapter: translates IncomingMessage to request facts and writes a
 // refusal; an allowed request goes on to the handler with the decision.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AllowDecision } from '../decision.js';
 import { nodeRequestFacts } from '../lib/node-request.js';
 import type { ResourceServer } from '../protect.js';
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
+/** node:http / node:https requests, or node:http2 compatibility-API requests. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+function send(res: NodeResponse, status: number, headers: Record<string, string>, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
+  (res as ServerResponse).writeHead(status, {
     ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
@@ -22,7 +27,7 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
  */
 export function keyboundNode(
   rs: ResourceServer,
-): (req: IncomingMessage, res: ServerResponse) => Promise<AllowDecision | undefined> {
+): (req: NodeRequest, res: NodeResponse) => Promise<AllowDecision | undefined> {
   return async (req, res) => {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
@@ -33,7 +38,7 @@ export function keyboundNode(
     }
     let decision: Awaited<ReturnType<ResourceServer['protect']>>;
     try {
-      decision = await rs.protect(nodeRequestFacts(req, target));
+      decision = await rs.protect(nodeRequestFacts(req as IncomingMessage, target));
     } catch {
       send(
         res,
@@ -56,7 +61,7 @@ export function keyboundNode(
 export function keyboundHandler(
   rs: ResourceServer,
   handler: (req: IncomingMessage, res: ServerResponse, auth: AllowDecision) => void | Promise<void>,
-): RequestListener {
+): (req: IncomingMessage, res: ServerResponse) => void {
   const guard = keyboundNode(rs);
   return (req, res) => {
     guard(req, res).then(
