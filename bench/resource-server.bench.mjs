@@ -19,6 +19,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const SELF = fileURLToPath(import.meta.url);
 const PUBLIC_ORIGIN = 'http://api.bench.test';
 const PATH = '/resource';
+const PAIRS = [
+  ['keybound-memory', 'bare'],
+  ['keybound-redis', 'bare'],
+  ['express-keybound', 'express-peer'],
+  ['express-none', 'express-peer'],
+];
 const KINDS = [
   'bare',
   'keybound-memory',
@@ -104,6 +110,17 @@ async function serve(kind, config) {
       server = createServer(keyboundHandler(rs, (_req, res) => ok(res)));
     }
   }
+  // the CPU time this process has used, for CPU per request (read between measurements)
+  const listeners = server.listeners('request');
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => {
+    if (req.url === '/__cpu') {
+      const { user, system } = process.cpuUsage();
+      res.end(String(user + system));
+      return;
+    }
+    for (const l of listeners) l.call(server, req, res);
+  });
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () =>
     process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`),
@@ -121,7 +138,11 @@ function startChild(kind, config, profileDir) {
     kind,
     JSON.stringify(config),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // NODE_ENV=test keeps Express from printing the stack of the one refusal the sanity check causes
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'test' },
+  });
   return new Promise((resolvePort, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once('line', (line) => resolvePort({ child, port: JSON.parse(line).port }));
@@ -148,6 +169,11 @@ function redisReachable() {
     s.once('connect', () => end(true));
     s.once('error', () => end(false));
   });
+}
+
+async function cpuMicros(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/__cpu`);
+  return Number(await res.text());
 }
 
 async function load(port, proofs, headers, { amount, connections }) {
@@ -222,13 +248,19 @@ export async function run() {
 
   const withRedis = await redisReachable();
   if (!withRedis) log('Redis is not reachable on 127.0.0.1:6379: the Redis row is left empty');
-  const kinds = KINDS.filter((k) => k !== 'keybound-redis' || withRedis);
+  // KEYBOUND_BENCH_ONLY=bare,keybound-memory limits a run to some servers (profiling)
+  const only = process.env.KEYBOUND_BENCH_ONLY?.split(',');
+  const kinds = KINDS.filter(
+    (k) => (k !== 'keybound-redis' || withRedis) && (only === undefined || only.includes(k)),
+  );
   const profileDir = process.env.KEYBOUND_BENCH_CPU_PROF;
   const servers = {};
   const connections = 32;
-  const amount = Number(process.env.KEYBOUND_BENCH_REQUESTS ?? 8_000);
-  const rounds = Number(process.env.KEYBOUND_BENCH_ROUNDS ?? 5);
+  const amount = Number(process.env.KEYBOUND_BENCH_REQUESTS ?? 4_000);
+  const rounds = Number(process.env.KEYBOUND_BENCH_ROUNDS ?? 6);
   const samples = Object.fromEntries(kinds.map((k) => [k, []]));
+  const pairRatios = Object.fromEntries(PAIRS.map(([a, b]) => [`${a}/${b}`, []]));
+  const cpuRatios = Object.fromEntries(PAIRS.map(([a, b]) => [`${a}/${b}`, []]));
   try {
     for (const kind of kinds) servers[kind] = await startChild(kind, config, profileDir);
     for (const kind of kinds) {
@@ -239,20 +271,51 @@ export async function run() {
       });
       if (warm.non2xx > 0 || warm.errors > 0)
         throw new Error(`${kind}: warm-up got ${warm.non2xx} non-2xx answers and ${warm.errors} errors`);
+      // every server that checks anything must refuse a proof whose signature is broken: no
+      // side of a comparison gets its speed by skipping the check
+      if (kind !== 'express-none') {
+        const [good] = await proofsFor(1);
+        const broken = `${good.slice(0, good.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
+        const res = await fetch(`http://127.0.0.1:${servers[kind].port}${PATH}`, {
+          headers: { ...headers, dpop: broken },
+        });
+        await res.arrayBuffer();
+        if (res.status < 400)
+          throw new Error(`${kind}: accepted a proof with a broken signature (${res.status})`);
+      }
     }
+    const measure = async (kind, label) => {
+      const proofs = await proofsFor(amount + 2 * connections + 10);
+      const cpuBefore = await cpuMicros(servers[kind].port);
+      const r = await load(servers[kind].port, proofs, headers, { amount, connections });
+      const cpu = ((await cpuMicros(servers[kind].port)) - cpuBefore) / r['2xx'];
+      if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) {
+        throw new Error(`${kind}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`);
+      }
+      const sample = {
+        rate: r['2xx'] / r.seconds,
+        cpu,
+        p50: r.latency.p50 * 1000,
+        p99: r.latency.p99 * 1000,
+      };
+      samples[kind].push(sample);
+      log(
+        `${label} ${kind}: ${Math.round(sample.rate)} req/s, ${cpu.toFixed(0)} µs CPU/request, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
+      );
+      return sample;
+    };
+    // each comparison runs as back-to-back pairs (the order alternates), so that a change of
+    // background load between pairs cancels out of the per-pair ratio
     for (let round = 0; round < rounds; round++) {
-      const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]);
-      for (const kind of order) {
-        const proofs = await proofsFor(amount + 2 * connections + 10);
-        const r = await load(servers[kind].port, proofs, headers, { amount, connections });
-        if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) {
-          throw new Error(`${kind}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`);
-        }
-        const rate = r['2xx'] / r.seconds;
-        samples[kind].push({ rate, p50: r.latency.p50 * 1000, p99: r.latency.p99 * 1000 });
-        log(
-          `round ${round + 1}/${rounds} ${kind}: ${Math.round(rate)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
-        );
+      for (const [ours, baseline] of PAIRS) {
+        if (!kinds.includes(ours) || !kinds.includes(baseline)) continue;
+        const label = `round ${round + 1}/${rounds}`;
+        const first = round % 2 === 0 ? ours : baseline;
+        const a = await measure(first, label);
+        const b = await measure(first === ours ? baseline : ours, label);
+        const [o, base] = first === ours ? [a, b] : [b, a];
+        pairRatios[`${ours}/${baseline}`].push(o.rate / base.rate);
+        cpuRatios[`${ours}/${baseline}`].push(base.cpu / o.cpu);
       }
     }
   } finally {
@@ -270,11 +333,7 @@ export async function run() {
   };
   // the ratio is the median of per-round ratios: both sides of a round ran back to back, so a
   // change in background load between rounds cancels out
-  const ratioOf = (ours, baseline) => {
-    const a = samples[ours] ?? [];
-    const b = samples[baseline] ?? [];
-    return a.length === 0 || b.length === 0 ? null : medianOf(a.map((x, i) => x.rate / b[i].rate));
-  };
+  const ratioOf = (ours, baseline) => medianOf(pairRatios[`${ours}/${baseline}`] ?? []);
   const med = (kind) => {
     const list = samples[kind];
     if (list === undefined || list.length === 0) return undefined;
@@ -282,11 +341,22 @@ export async function run() {
       const s = list.map(f).sort((a, b) => a - b);
       return s[s.length >> 1];
     };
-    return { rate: pick((x) => x.rate), p50: pick((x) => x.p50), p99: pick((x) => x.p99) };
+    return {
+      rate: pick((x) => x.rate),
+      cpu: pick((x) => x.cpu),
+      p50: pick((x) => x.p50),
+      p99: pick((x) => x.p99),
+    };
   };
-  const row = (name, oursKind, baselineKind, note) => {
+  const row = (name, oursKind, baselineKind, target) => {
     const ours = med(oursKind);
     const baseline = med(baselineKind);
+    const cpuRatio = medianOf(cpuRatios[`${oursKind}/${baselineKind}`] ?? []);
+    // CPU per request is steadier than req/s when other work shares the machine
+    const note =
+      ours && baseline
+        ? `${target}; CPU/request ${ours.cpu.toFixed(0)} vs ${baseline.cpu.toFixed(0)} µs (ratio ${cpuRatio.toFixed(2)}x)`
+        : target;
     return {
       name,
       ours: ours?.rate ?? null,
@@ -297,6 +367,9 @@ export async function run() {
       p99: ours?.p99 ?? null,
       baselineP50: baseline?.p50 ?? null,
       baselineP99: baseline?.p99 ?? null,
+      cpuUsPerRequest: ours?.cpu ?? null,
+      baselineCpuUsPerRequest: baseline?.cpu ?? null,
+      cpuRatio,
       note,
     };
   };
