@@ -104,9 +104,13 @@ export const ERROR_CODES = {
     'no persistent key storage (IndexedDB missing or failing) and no explicit in-memory fallback was chosen',
   ),
   server_unreachable: unavailable('the request to a server failed before any response arrived'),
-  response_malformed: unavailable('a server response is not what the protocol requires (JSON, members, types)'),
+  response_malformed: unavailable(
+    'a server response is not what the protocol requires (JSON, members, types)',
+  ),
   response_too_large: unavailable('a server response body is larger than the configured limit'),
-  metadata_invalid: unavailable('authorization server metadata is missing, malformed, or names another issuer'),
+  metadata_invalid: unavailable(
+    'authorization server metadata is missing, malformed, or names another issuer',
+  ),
   token_type_mismatch: token('the token endpoint issued another token type than requested (Bearer for DPoP)'),
   token_request_failed: {
     error: 'invalid_grant',

@@ -25,7 +25,7 @@ export {
 } from './errors.js';
 export { normalizeHtu, tryNormalizeHtu } from './htu.js';
 export { assertJwkFitsAlgorithm, canonicalJwk, parsePublicJwk } from './jwk.js';
-export { defaultKeyCache, KeyCache, type ResolvedKey } from './key-cache.js';
+export { defaultKeyCache, KeyCache, type ResolvedKey, type ValidatedHeader } from './key-cache.js';
 export {
   type DpopKey,
   dpopKeyFromHandle,

@@ -27,11 +27,32 @@ function quickCanonical(jwk: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** A JOSE header that passed every header check, with its resolved key. */
+export interface ValidatedHeader {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly alg: JwsAlgorithm;
+  readonly key: ResolvedKey;
+}
+
 export class KeyCache {
   readonly #cache: LruCache<string, ResolvedKey>;
+  readonly #headers: LruCache<string, ValidatedHeader>;
 
   constructor(maxEntries = 10_000) {
     this.#cache = new LruCache(maxEntries);
+    this.#headers = new LruCache(maxEntries);
+  }
+
+  /**
+   * A returning client sends the same encoded JOSE header every time: once it has passed the
+   * header checks, its exact base64url text maps to the parsed header and the imported key.
+   */
+  validatedHeader(encodedHeader: string, crypto: CryptoProvider): ValidatedHeader | undefined {
+    return this.#headers.get(`${crypto.name}|${encodedHeader}`);
+  }
+
+  rememberHeader(encodedHeader: string, crypto: CryptoProvider, entry: ValidatedHeader): void {
+    this.#headers.set(`${crypto.name}|${encodedHeader}`, entry);
   }
 
   /**
@@ -69,6 +90,7 @@ export class KeyCache {
 
   clear(): void {
     this.#cache.clear();
+    this.#headers.clear();
   }
 }
 

@@ -4,8 +4,8 @@
 import { accessTokenHash } from './ath.js';
 import { KeyboundError } from './errors.js';
 import { normalizeHtu, tryNormalizeHtu } from './htu.js';
-import { defaultKeyCache, type KeyCache } from './key-cache.js';
-import { b64uDecode, b64uDecodeText, utf8 } from './lib/base64url.js';
+import { defaultKeyCache, type KeyCache, type ResolvedKey, type ValidatedHeader } from './key-cache.js';
+import { b64uDecode, b64uDecodeText, b64uEncode, utf8 } from './lib/base64url.js';
 import {
   type CryptoProvider,
   isSupportedAlgorithm,
@@ -65,25 +65,29 @@ export interface VerifiedProof {
   jkt: string;
   jwk: PublicJwk;
   alg: JwsAlgorithm;
-  header: JsonObject;
+  /** The JOSE header (frozen: it may be shared with other verifications of the same key). */
+  header: Readonly<JsonObject>;
   claims: DpopProofClaims;
 }
 
 interface Context {
   readonly options: VerifyProofOptions;
   readonly crypto: CryptoProvider;
+  readonly keyCache: KeyCache;
   readonly now: number;
-  raw: string;
+  readonly raw: string;
+  encodedHeader: string;
   signingInput: string;
   signature: Uint8Array;
-  header: JsonObject;
+  /** Set by parse when this exact header already passed the header checks. */
+  validated: ValidatedHeader | undefined;
+  header: Readonly<JsonObject>;
   claims: JsonObject;
   alg: JwsAlgorithm;
-  jwk: PublicJwk;
-  jkt: string;
-  keyHandle: object;
+  key: ResolvedKey;
 }
 
+/** A step returns a promise only when it has to wait (key import, WebCrypto, nonce, replay store). */
 type Step = (ctx: Context) => void | Promise<void>;
 
 const MAX_RECEIVED = 200;
@@ -91,6 +95,18 @@ const clip = (v: unknown): string => {
   const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return s.length > MAX_RECEIVED ? `${s.slice(0, MAX_RECEIVED)}…` : s;
 };
+
+function decodeObject(part: string, name: 'header' | 'payload'): JsonObject {
+  const text = b64uDecodeText(part);
+  if (text === undefined)
+    throw new KeyboundError('proof_malformed', `the proof ${name} is not base64url-encoded UTF-8`);
+  const value = parseJsonObject(text);
+  if (value === 'duplicate')
+    throw new KeyboundError('duplicate_member', `the proof ${name} repeats a member name`);
+  if (value === 'invalid')
+    throw new KeyboundError('proof_malformed', `the proof ${name} is not a JSON object`);
+  return value;
+}
 
 // 1. exactly one proof, a compact JWS whose header and payload are JSON objects
 const parse: Step = (ctx) => {
@@ -113,29 +129,15 @@ const parse: Step = (ctx) => {
       'the proof is not a compact JWS (three non-empty base64url parts)',
     );
   }
-  const headerText = b64uDecodeText(input.slice(0, first));
-  const payloadText = b64uDecodeText(input.slice(first + 1, second));
+  const encodedHeader = input.slice(0, first);
+  const validated = ctx.keyCache.validatedHeader(encodedHeader, ctx.crypto);
+  const header = validated?.header ?? decodeObject(encodedHeader, 'header');
+  const claims = decodeObject(input.slice(first + 1, second), 'payload');
   const signature = b64uDecode(input.slice(second + 1));
-  if (headerText === undefined || payloadText === undefined || signature === undefined) {
-    throw new KeyboundError(
-      'proof_malformed',
-      'a part of the proof is not base64url (header and payload: of UTF-8)',
-    );
-  }
-  const header = parseJsonObject(headerText);
-  const claims = parseJsonObject(payloadText);
-  if (header === 'duplicate' || claims === 'duplicate') {
-    throw new KeyboundError(
-      'duplicate_member',
-      `the proof ${header === 'duplicate' ? 'header' : 'payload'} repeats a member name`,
-    );
-  }
-  if (header === 'invalid' || claims === 'invalid') {
-    throw new KeyboundError(
-      'proof_malformed',
-      `the proof ${header === 'invalid' ? 'header' : 'payload'} is not a JSON object`,
-    );
-  }
+  if (signature === undefined)
+    throw new KeyboundError('proof_malformed', 'the proof signature is not base64url');
+  ctx.encodedHeader = encodedHeader;
+  ctx.validated = validated;
   ctx.header = header;
   ctx.claims = claims;
   ctx.signature = signature;
@@ -143,12 +145,25 @@ const parse: Step = (ctx) => {
 };
 
 // 2. JOSE header: typ, alg in the allow-list, no crit, jwk a public key fitting alg
-const joseHeader: Step = async (ctx) => {
+const joseHeader: Step = (ctx) => {
+  const allowed = ctx.options.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
+  const cached = ctx.validated;
+  if (cached !== undefined) {
+    // everything but the allow-list (a per-call option) was checked when the header was cached
+    if (!allowed.includes(cached.alg)) {
+      throw new KeyboundError('alg_not_allowed', undefined, {
+        expected: allowed.join(' '),
+        received: cached.alg,
+      });
+    }
+    ctx.alg = cached.alg;
+    ctx.key = cached.key;
+    return;
+  }
   const { typ, alg, crit, jwk } = ctx.header;
   if (typeof typ !== 'string' || !/^(application\/)?dpop\+jwt$/i.test(typ)) {
     throw new KeyboundError('typ_invalid', undefined, { expected: 'dpop+jwt', received: clip(typ) });
   }
-  const allowed = ctx.options.algorithms ?? DEFAULT_DPOP_ALGORITHMS;
   if (!isSupportedAlgorithm(alg) || !allowed.includes(alg)) {
     throw new KeyboundError('alg_not_allowed', undefined, {
       expected: allowed.join(' '),
@@ -157,17 +172,26 @@ const joseHeader: Step = async (ctx) => {
   }
   if (crit !== undefined) throw new KeyboundError('crit_unsupported');
   if (jwk === undefined) throw new KeyboundError('jwk_missing');
-  const key = await (ctx.options.keyCache ?? defaultKeyCache).resolve(jwk, alg, ctx.crypto);
-  ctx.alg = alg;
-  ctx.jwk = key.jwk;
-  ctx.jkt = key.jkt;
-  ctx.keyHandle = key.handle;
+  return ctx.keyCache.resolve(jwk, alg, ctx.crypto).then((key) => {
+    ctx.alg = alg;
+    ctx.key = key;
+    const header = deepFreeze(ctx.header);
+    ctx.header = header;
+    ctx.keyCache.rememberHeader(ctx.encodedHeader, ctx.crypto, { header, alg, key });
+  });
 };
 
 // 3. signature, with the key from the header
-const signature: Step = async (ctx) => {
-  const ok = await ctx.crypto.verify(ctx.alg, ctx.keyHandle, utf8(ctx.signingInput), ctx.signature);
-  if (!ok) throw new KeyboundError('bad_signature');
+const signature: Step = (ctx) => {
+  const { crypto, alg, key, signingInput } = ctx;
+  if (crypto.verifySync !== undefined) {
+    if (!crypto.verifySync(alg, key.handle, signingInput, ctx.signature))
+      throw new KeyboundError('bad_signature');
+    return;
+  }
+  return crypto.verify(alg, key.handle, utf8(signingInput), ctx.signature).then((ok) => {
+    if (!ok) throw new KeyboundError('bad_signature');
+  });
 };
 
 const htuCache = new LruCache<string, string>(1000);
@@ -181,7 +205,7 @@ function cachedNormalizeHtu(value: string): string | undefined {
 }
 
 // 4. claims: htm, htu, jti, ath
-const claims: Step = async (ctx) => {
+const claims: Step = (ctx) => {
   const { htm, htu, jti, ath } = ctx.claims;
   const o = ctx.options;
   if (htm !== o.htm)
@@ -204,19 +228,24 @@ const claims: Step = async (ctx) => {
   const maxJti = o.maxJtiLength ?? DEFAULT_MAX_JTI_LENGTH;
   if (jti.length > maxJti)
     throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
-  if (o.accessToken !== undefined || o.accessTokenHash !== undefined) {
-    if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
-    const expected = o.accessTokenHash ?? (await accessTokenHash(o.accessToken!, ctx.crypto));
+  if (o.accessToken === undefined && o.accessTokenHash === undefined) return;
+  if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
+  const check = (expected: string) => {
     if (ath !== expected) throw new KeyboundError('ath_mismatch');
-  }
+  };
+  if (o.accessTokenHash !== undefined) return check(o.accessTokenHash);
+  const token = o.accessToken!;
+  if (ctx.crypto.sha256Sync !== undefined) return check(b64uEncode(ctx.crypto.sha256Sync(token)));
+  return accessTokenHash(token, ctx.crypto).then(check);
 };
 
 // 5. freshness: iat within the window, and the server nonce when nonces are in use
-const freshness: Step = async (ctx) => {
+const freshness: Step = (ctx) => {
   const { iat, nonce } = ctx.claims;
   const o = ctx.options;
-  if (typeof iat !== 'number' || !Number.isFinite(iat))
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) {
     throw new KeyboundError('iat_invalid', undefined, { received: clip(iat) });
+  }
   const skew = o.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const maxAge = o.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const offset = Math.round(iat - ctx.now);
@@ -232,33 +261,41 @@ const freshness: Step = async (ctx) => {
       received: offset,
     });
   }
-  if (o.nonce !== undefined) {
-    if (nonce === undefined) {
-      if (o.nonce.required) throw new KeyboundError('nonce_required');
-    } else {
-      const result = typeof nonce === 'string' ? await o.nonce.verifier.check(nonce, ctx.now) : 'invalid';
-      if (result === 'stale') throw new KeyboundError('nonce_stale');
-      if (result === 'invalid') throw new KeyboundError('nonce_invalid');
-    }
+  if (o.nonce === undefined) return;
+  if (nonce === undefined) {
+    if (o.nonce.required) throw new KeyboundError('nonce_required');
+    return;
   }
+  if (typeof nonce !== 'string') throw new KeyboundError('nonce_invalid');
+  return o.nonce.verifier.check(nonce, ctx.now).then((result) => {
+    if (result === 'stale') throw new KeyboundError('nonce_stale');
+    if (result === 'invalid') throw new KeyboundError('nonce_invalid');
+  });
 };
 
 // 6. replay, last: the entry lives as long as the proof could still pass the iat check
-const replay: Step = async (ctx) => {
+const replay: Step = (ctx) => {
   const store = ctx.options.replayStore;
   if (store === undefined) return;
   const skew = ctx.options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const maxAge = ctx.options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const iat = ctx.claims.iat as number;
   const ttlMs = Math.max(1000, Math.ceil((iat + maxAge + skew - ctx.now) * 1000));
-  let first: boolean;
+  let pending: Promise<boolean>;
   try {
-    first = await store.setIfAbsent(replayKey(ctx.jkt, ctx.claims.jti as string), ttlMs);
+    pending = store.setIfAbsent(replayKey(ctx.key.jkt, ctx.claims.jti as string), ttlMs);
   } catch (cause) {
-    if (cause instanceof KeyboundError) throw cause;
-    throw new KeyboundError('replay_store_unavailable', undefined, {}, { cause });
+    pending = Promise.reject(cause);
   }
-  if (!first) throw new KeyboundError('replay');
+  return pending.then(
+    (first) => {
+      if (!first) throw new KeyboundError('replay');
+    },
+    (cause: unknown) => {
+      if (cause instanceof KeyboundError) throw cause;
+      throw new KeyboundError('replay_store_unavailable', undefined, {}, { cause });
+    },
+  );
 };
 
 /** The checks in the order they run. */
@@ -280,20 +317,21 @@ export async function verifyProof(
   proof: string | readonly string[] | undefined | null,
   options: VerifyProofOptions,
 ): Promise<VerifiedProof> {
-  const raw = singleProof(proof);
   const ctx = {
     options,
     crypto: options.crypto ?? getDefaultCrypto(),
+    keyCache: options.keyCache ?? defaultKeyCache,
     now: options.now ?? Date.now() / 1000,
-    raw,
+    raw: singleProof(proof),
   } as Context;
   for (const [, step] of PROOF_STEPS) {
     const pending = step(ctx);
     if (pending !== undefined) await pending;
   }
+  const { key } = ctx;
   return {
-    jkt: ctx.jkt,
-    jwk: ctx.jwk,
+    jkt: key.jkt,
+    jwk: key.jwk,
     alg: ctx.alg,
     header: ctx.header,
     claims: ctx.claims as DpopProofClaims,
@@ -310,5 +348,13 @@ function singleProof(proof: string | readonly string[] | undefined | null): stri
   if (typeof value !== 'string' || value.length === 0) throw new KeyboundError('proof_missing');
   if (value.includes(','))
     throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
   return value;
 }

@@ -1,5 +1,6 @@
 /// <reference types="node" />
 // The Node fast path of the crypto seam: node:crypto KeyObjects, synchronous hashing.
+import { Buffer } from 'node:buffer';
 import {
   constants,
   createHash,
@@ -74,6 +75,16 @@ function checkKeyFits(alg: JwsAlgorithm, key: KeyObject): void {
   if (!ok) throw new TypeError(`key does not fit ${alg}`);
 }
 
+function verifyBytes(alg: JwsAlgorithm, key: KeyHandle, data: Uint8Array, signature: Uint8Array): boolean {
+  const expected = ALGORITHMS[alg].signatureLength;
+  if (expected !== undefined && signature.length !== expected) return false;
+  try {
+    return verify(hashName(alg), data, keyInput(alg, asKeyObject(key)), signature);
+  } catch {
+    return false;
+  }
+}
+
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
   async sha256(data) {
@@ -88,13 +99,13 @@ export const nodeCrypto: CryptoProvider = {
     return key;
   },
   async verify(alg, key, data, signature) {
-    const expected = ALGORITHMS[alg].signatureLength;
-    if (expected !== undefined && signature.length !== expected) return false;
-    try {
-      return verify(hashName(alg), data, keyInput(alg, asKeyObject(key)), signature);
-    } catch {
-      return false;
-    }
+    return verifyBytes(alg, key, data, signature);
+  },
+  verifySync(alg, key, signingInput, signature) {
+    return verifyBytes(alg, key, Buffer.from(signingInput, 'latin1'), signature);
+  },
+  sha256Sync(text) {
+    return createHash('sha256').update(text).digest();
   },
   async generateKeyPair(alg, options) {
     const info = ALGORITHMS[alg];

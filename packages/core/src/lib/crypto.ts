@@ -64,6 +64,12 @@ export interface CryptoProvider {
   hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   importPublicKey(jwk: PublicJwk, alg: JwsAlgorithm): Promise<KeyHandle>;
   verify(alg: JwsAlgorithm, key: KeyHandle, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Optional synchronous fast paths (Node): `signingInput` is the ASCII JWS signing input and
+   * `text` an ASCII string, so no byte copy is needed above the seam.
+   */
+  verifySync?(alg: JwsAlgorithm, key: KeyHandle, signingInput: string, signature: Uint8Array): boolean;
+  sha256Sync?(text: string): Uint8Array;
   /** Generates a key pair; `extractable: false` keeps the private key from ever being exported. */
   generateKeyPair(alg: JwsAlgorithm, options?: { extractable?: boolean }): Promise<GeneratedKeyPair>;
   importPrivateKey(
