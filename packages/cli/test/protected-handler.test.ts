@@ -69,9 +69,11 @@ function get(origin: string, path: string, headers: Record<string, string | stri
       });
       res.on('end', () => {
         const www = res.headers['www-authenticate'];
+        JSON.parse(body); // every answer is JSON
+        const code = res.headers['keybound-code'];
         resolve({
           status: res.statusCode ?? 0,
-          code: (JSON.parse(body) as { code?: string }).code,
+          code: typeof code === 'string' ? code : undefined,
           challenge: www === undefined ? [] : parseWwwAuthenticate(www),
         });
       });

@@ -8,6 +8,7 @@ import { listenLocal, type RunningServer } from '../demo/http.js';
 import { startDemoIssuer } from '../demo/issuer.js';
 import { createProtectedHandler, type ProtectedHandlerFactory } from '../demo/protected-handler.js';
 import { type CommandIo, EXIT } from '../io.js';
+import { REASON_CODE_HEADER } from '../reason-code-header.js';
 
 export interface DemoOptions {
   /** Builds the API's request handler (default: createProtectedHandler). */
@@ -49,7 +50,7 @@ async function send(url: string, init: RequestInit): Promise<Sent> {
   const challenge = response.headers.get('www-authenticate') ?? undefined;
   return {
     status: response.status,
-    code: typeof body.code === 'string' ? body.code : undefined,
+    code: response.headers.get(REASON_CODE_HEADER) ?? undefined,
     challenge,
     body,
   };
