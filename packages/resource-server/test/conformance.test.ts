@@ -114,6 +114,7 @@ async function makeProfile(name: ProfileName, adapter: AdapterName): Promise<Pro
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    client.on('error', () => {}); // the store reports the outage; the client's own event is noise
     redisClients.push(client);
     replayStore = new RedisReplayStore({ client, timeoutMs: 300 });
   }
