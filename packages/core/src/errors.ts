@@ -13,6 +13,8 @@ export type OAuthErrorName =
   | 'temporarily_unavailable';
 
 interface CodeInfo {
+  /** Who raises it: servers (resource server, authorization server, gateway) or the client SDK. */
+  readonly side?: 'client';
   readonly error: OAuthErrorName;
   /** Status a resource server answers with (the token endpoint answers 400 for proof errors). */
   readonly status: 400 | 401 | 403 | 503;
@@ -28,6 +30,7 @@ const unavailable = (meaning: string): CodeInfo => ({
   status: 503,
   meaning,
 });
+const client = (info: CodeInfo): CodeInfo => ({ ...info, side: 'client' });
 
 export const ERROR_CODES = {
   // DPoP proof (RFC 9449 §4.3), in the order the checks run
@@ -100,31 +103,37 @@ export const ERROR_CODES = {
 
   // Client SDK (@keybound/client): what a client meets in servers' answers and in its own runtime.
   // The client throws these; error/status name the RFC error a server would use for the condition.
-  key_storage_unavailable: unavailable(
-    'no persistent key storage (IndexedDB missing or failing) and no explicit in-memory fallback was chosen',
+  key_storage_unavailable: client(
+    unavailable(
+      'no persistent key storage (IndexedDB missing or failing) and no explicit in-memory fallback was chosen',
+    ),
   ),
-  server_unreachable: unavailable('the request to a server failed before any response arrived'),
-  response_malformed: unavailable(
-    'a server response is not what the protocol requires (JSON, members, types)',
+  server_unreachable: client(unavailable('the request to a server failed before any response arrived')),
+  response_malformed: client(
+    unavailable('a server response is not what the protocol requires (JSON, members, types)'),
   ),
-  response_too_large: unavailable('a server response body is larger than the configured limit'),
-  metadata_invalid: unavailable(
-    'authorization server metadata is missing, malformed, or names another issuer',
+  response_too_large: client(unavailable('a server response body is larger than the configured limit')),
+  metadata_invalid: client(
+    unavailable('authorization server metadata is missing, malformed, or names another issuer'),
   ),
-  token_type_mismatch: token('the token endpoint issued another token type than requested (Bearer for DPoP)'),
-  token_request_failed: {
+  token_type_mismatch: client(
+    token('the token endpoint issued another token type than requested (Bearer for DPoP)'),
+  ),
+  token_request_failed: client({
     error: 'invalid_grant',
     status: 400,
     meaning: 'the token endpoint answered with an OAuth error (its error code is in detail.error)',
-  },
-  authorization_failed: request('the authorization response carries an error, or no code'),
-  state_mismatch: request('the authorization response state or iss differs from what this client expects'),
-  login_required: token('no access token is held and none can be obtained without the user'),
-  key_rotation_refused: {
+  }),
+  authorization_failed: client(request('the authorization response carries an error, or no code')),
+  state_mismatch: client(
+    request('the authorization response state or iss differs from what this client expects'),
+  ),
+  login_required: client(token('no access token is held and none can be obtained without the user')),
+  key_rotation_refused: client({
     error: 'invalid_grant',
     status: 400,
     meaning: 'the authorization server refused to re-bind the refresh token to the new key',
-  },
+  }),
 } as const satisfies Record<string, CodeInfo>;
 
 export type KeyboundErrorCode = keyof typeof ERROR_CODES;
