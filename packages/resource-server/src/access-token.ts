@@ -2,10 +2,10 @@
 // or an opaque token through RFC 7662 introspection. Results are cached by token hash (the
 // token's `ath`) until the token expires, in a bounded cache, so a returning client costs a map
 // lookup; concurrent first uses of one token share one verification.
-import { b64uDecodeText, KeyboundError } from '@keybound/core';
+import { b64uDecodeText, KeyboundError, LruCache } from '@keybound/core';
 import { IntrospectionClient } from './introspection.js';
 import { JwtAccessTokenVerifier } from './jwt-access-token.js';
-import { BoundedCache } from './lib/bounded-cache.js';
+
 import type { IssuerPolicy, Policy } from './policy.js';
 
 /** What the resource server knows about a valid access token. */
@@ -43,7 +43,7 @@ interface Cached {
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export class AccessTokenVerifier {
-  readonly #cache: BoundedCache<string, Cached>;
+  readonly #cache: LruCache<string, Cached>;
   readonly #pending = new Map<string, Promise<Cached>>();
   readonly #jwt = new Map<string, JwtAccessTokenVerifier>();
   readonly #introspection = new Map<string, IntrospectionClient>();
@@ -53,7 +53,7 @@ export class AccessTokenVerifier {
   readonly #skew: number;
 
   constructor(policy: Policy, options: AccessTokenOptions = {}) {
-    this.#cache = new BoundedCache(policy.tokenCacheSize ?? 10_000);
+    this.#cache = new LruCache(policy.tokenCacheSize ?? 10_000);
     this.#skew = policy.proof?.clockSkewSeconds ?? 5;
     const audience = policy.audience ?? [policy.resource];
     for (const iss of policy.issuers) {

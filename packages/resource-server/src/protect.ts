@@ -22,6 +22,7 @@ import {
   KeyboundError,
   type KeyboundErrorCode,
   type KeyCache,
+  LruCache,
   MemoryReplayStore,
   type NonceVerifier,
   parseForwardedClientCert,
@@ -34,7 +35,7 @@ import { errorDescription, type PresentedScheme, wwwAuthenticate } from './chall
 import { classifyClientPath } from './client-path.js';
 import type { AllowDecision, Binding, Decision, DecisionEvent, DenyDecision, WouldDeny } from './decision.js';
 import type { RequestFacts } from './facts.js';
-import { BoundedCache } from './lib/bounded-cache.js';
+
 import { CidrList } from './lib/cidr.js';
 import { HeaderView } from './lib/headers.js';
 import { metadataPath, type ProtectedResourceMetadata, protectedResourceMetadata } from './metadata.js';
@@ -345,7 +346,7 @@ export class ResourceServer {
    * @internal The hashes (ath) of the most recently presented tokens, so that a returning client
    * does not pay a SHA-256 per request; small, because it holds the tokens themselves.
    */
-  readonly recentHashes = new BoundedCache<string, string>(1024);
+  readonly recentHashes = new LruCache<string, string>(1024);
   /** @internal */ readonly maxAgeSeconds: number;
   /** @internal */ readonly clockSkewSeconds: number;
   readonly #onDecision: ((event: DecisionEvent) => void) | undefined;
