@@ -16,6 +16,11 @@ export function decideFor<T>(res: ServerResponse, decide: () => T): T {
   return deciding.run(res, decide);
 }
 
+/** The response whose decision is being made (inside decideFor), for onDecision sinks. */
+export function responseBeingDecided(): ServerResponse | undefined {
+  return deciding.getStore();
+}
+
 /** An onDecision sink: sets the reason code (deny, or what report mode let through) on the response. */
 export function setReasonCodeHeader(event: DecisionEvent): void {
   const res = deciding.getStore();

@@ -10,6 +10,10 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  serve: {
+    summary: 'run an authorization server, a DPoP-protected demo API and the /demo page on one port',
+    load: () => import('./serve.js'),
+  },
   keys: {
     summary: 'keys generate: print a new private JWK, its public JWK and thumbprint',
     load: () => import('./keys.js'),
