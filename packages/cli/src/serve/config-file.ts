@@ -52,12 +52,16 @@ export async function loadConfigFile(io: CommandIo, option: string | undefined):
 
 /** Parses YAML or JSON text into a plain object; `name` is used in messages. */
 export function parseConfigText(text: string, name: string): Record<string, unknown> {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   const problem = doc.errors[0];
   if (problem !== undefined) {
     const where = problem.linePos?.[0];
     const at = where === undefined ? '' : ` at line ${where.line}, column ${where.col}`;
-    const what = problem.code === 'DUPLICATE_KEY' ? 'a key is repeated' : problem.message.split('\n')[0];
+    // the first line only: pretty errors go on with an excerpt of the file, which may hold secrets
+    const what =
+      problem.code === 'DUPLICATE_KEY'
+        ? 'a key is repeated'
+        : (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
     throw new UsageError(`config file '${name}' is not valid YAML or JSON${at}: ${what}`);
   }
   let value: unknown;

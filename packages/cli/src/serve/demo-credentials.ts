@@ -19,7 +19,7 @@ export interface DemoCredentials {
   /** scrypt hash of the password (hashing takes ~0.1 s: done once, when the password is made). */
   passwordHash: string;
   serviceClientSecret: string;
-  /** Absolute path of the demo service's DPoP key file (the `keybound keys generate` format). */
+  /** Absolute path of the demo service's DPoP key file (a private JWK). */
   keyFile: string;
 }
 
@@ -85,14 +85,13 @@ export async function loadOrCreateDemoCredentials(dataDir: string): Promise<Demo
 
   const keyFile = join(dataDir, DEMO_KEY_FILE);
   const keyText = await createOnce(keyFile, async () => {
+    // a plain private JWK: `keybound proof --key` and @keybound/client/node's keyFromFile read it
     const key = await generateDpopKey('ES256', { extractable: true });
-    const privateJwk = { ...(await exportPrivateJwk(key)), alg: 'ES256' };
-    const publicJwk = { ...key.publicJwk, alg: 'ES256' };
-    return `${JSON.stringify({ privateJwk, publicJwk, jkt: key.jkt }, null, 2)}\n`;
+    return `${JSON.stringify({ ...(await exportPrivateJwk(key)), alg: 'ES256' }, null, 2)}\n`;
   });
   try {
-    const parsed = JSON.parse(keyText) as { privateJwk?: { d?: unknown } };
-    if (typeof parsed.privateJwk?.d !== 'string') throw new Error('no private key');
+    const parsed = JSON.parse(keyText) as { d?: unknown };
+    if (typeof parsed.d !== 'string') throw new Error('no private key');
   } catch {
     throw unusable(keyFile);
   }

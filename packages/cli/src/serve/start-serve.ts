@@ -3,8 +3,10 @@
 // The configuration is validated completely before the port is bound; the public URL is known
 // only once listening when the port is 0, so the final configuration is built after that.
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import {
   type AuthorizationServer,
   createAuthorizationServer,
@@ -178,6 +180,10 @@ export async function startServe(
     const built = buildAll(config, publicUrl, `${listening}/jwks`, demo);
     if (built.as === undefined || built.policy === undefined)
       throw new ServeConfigError(built.issues, config.file);
+
+    if (built.as.storage.type === 'sqlite') {
+      await mkdir(dirname(built.as.storage.path), { recursive: true, mode: 0o700 });
+    }
 
     let redis: Redis | undefined;
     if (built.as.replay.type === 'redis') {
