@@ -7,5 +7,5 @@ export interface DemoBundle {
   gzipBytes: number;
 }
 
-/** Bundles the /demo page (index.html, style.css, app.js) into outdir (default: dist/demo). */
+/** Bundles the /demo page (index.html, style.css, app.js) into outdir (default: dist/demo-page). */
 export function bundleDemo(outdir?: string): Promise<DemoBundle>;

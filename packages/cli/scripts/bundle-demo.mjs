@@ -1,6 +1,6 @@
 // Builds the /demo page that `keybound serve` serves: demo/app.ts bundled with the browser entry of
 // @keybound/client by esbuild (ESM, minified, no node: imports), next to demo/index.html and
-// demo/style.css, into dist/demo. Run at build time (npm run build), never at request time.
+// demo/style.css, into dist/demo-page. Run at build time (npm run build), never at request time.
 // Run: node packages/cli/scripts/bundle-demo.mjs [outdir]
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demoDir = join(packageDir, 'demo');
 
 /** Bundles the page into outdir; resolves with the files written and the script's sizes. */
-export async function bundleDemo(outdir = join(packageDir, 'dist', 'demo')) {
+export async function bundleDemo(outdir = join(packageDir, 'dist', 'demo-page')) {
   mkdirSync(outdir, { recursive: true });
   const script = join(outdir, 'app.js');
   await build({

@@ -123,7 +123,7 @@ function freePort(): Promise<number> {
 
 beforeAll(async () => {
   await exec('flock', ['/tmp/keybound-tsc.lock', 'npx', 'tsc', '-b', 'packages/cli'], { cwd: root });
-  await bundleDemo(); // dist/demo, as npm run build makes it
+  await bundleDemo(); // dist/demo-page, as npm run build makes it
 }, 180_000);
 
 afterAll(async () => {

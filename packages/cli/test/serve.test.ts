@@ -1,13 +1,20 @@
 // keybound serve in-process: one listener for the authorization server, the DPoP-enforcing demo
 // API and the /demo page, on the embedded defaults (SQLite in a temporary data directory, memory
 // replay store). Real HTTP on 127.0.0.1, real clients (@keybound/client), real proofs.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyFromFile, OAuthClient } from '@keybound/client/node';
 import { createProof, generateDpopKey, importDpopKey, type PrivateJwk } from '@keybound/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runServe } from '../src/commands/serve.js';
-import { loadServeConfig, type RunningServe, startServe } from '../src/serve/index.js';
+import {
+  DEMO_FILES,
+  KEYBOUND_BIN,
+  keyboundCommand,
+  loadServeConfig,
+  type RunningServe,
+  startServe,
+} from '../src/serve/index.js';
 import { captureIo, cli, tempDir } from './helpers.js';
 
 const NO_ASSETS = '/nonexistent/keybound-demo-assets';
@@ -295,7 +302,9 @@ describe('keybound serve (in-process)', () => {
     const { bundleDemo } = await import('../scripts/bundle-demo.mjs');
     const dir = newDir();
     const assets = join(dir.dir, 'assets');
-    await bundleDemo(assets);
+    const bundle = await bundleDemo(assets);
+    expect([...bundle.files].sort()).toEqual([...DEMO_FILES].sort());
+    writeFileSync(join(assets, 'extra.js'), 'not part of the page');
     const { serve } = await start(dir.dir, { assets });
     const page = await fetch(`${serve.urls.demo}?code=x&state=y`);
     expect(page.status).toBe(200);
@@ -383,5 +392,20 @@ describe('keybound serve (in-process)', () => {
     expect(redis.code).toBe(1);
     expect(redis.stderr).toMatch(/^keybound serve: cannot connect to Redis at 127\.0\.0\.1:1: /);
     expect(redis.stderr).not.toContain('hunter2');
+  });
+
+  it('prints `keybound` in the curl lines only when that name on PATH is this executable outside node_modules/.bin', () => {
+    const dir = newDir();
+    const bin = join(dir.dir, 'bin');
+    const npmBin = join(dir.dir, 'node_modules', '.bin');
+    mkdirSync(bin);
+    mkdirSync(npmBin, { recursive: true });
+    symlinkSync(KEYBOUND_BIN, join(bin, 'keybound'));
+    symlinkSync(KEYBOUND_BIN, join(npmBin, 'keybound'));
+    expect(keyboundCommand({ PATH: `/nonexistent:${bin}` })).toBe('keybound');
+    expect(keyboundCommand({ PATH: npmBin })).toBe(`node ${KEYBOUND_BIN}`);
+    expect(keyboundCommand({})).toBe(`node ${KEYBOUND_BIN}`);
+    symlinkSync('/bin/true', join(dir.dir, 'keybound'));
+    expect(keyboundCommand({ PATH: dir.dir })).toBe(`node ${KEYBOUND_BIN}`);
   });
 });

@@ -10,7 +10,11 @@ export const KEYBOUND_BIN = fileURLToPath(new URL('../../dist/bin.js', import.me
 
 const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** `keybound` when that name on PATH is this executable, else `node /path/to/dist/bin.js`. */
+/**
+ * `keybound` when that name on PATH is this executable, else `node /path/to/dist/bin.js`. PATH
+ * entries ending in node_modules/.bin are skipped: npm puts them on the PATH of `npm start`, and
+ * the lines are pasted into the user's own shell, which does not have them.
+ */
 export function keyboundCommand(env: Readonly<Record<string, string | undefined>>): string {
   let own: string;
   try {
@@ -19,7 +23,7 @@ export function keyboundCommand(env: Readonly<Record<string, string | undefined>
     own = KEYBOUND_BIN;
   }
   for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
+    if (dir === '' || /node_modules[\\/]\.bin[\\/]?$/.test(dir)) continue;
     const candidate = join(dir, 'keybound');
     try {
       if (existsSync(candidate) && realpathSync(candidate) === own) return 'keybound';

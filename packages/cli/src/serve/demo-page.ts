@@ -1,13 +1,13 @@
 // The /demo single-page app: static files bundled at build time (scripts/bundle-demo.mjs writes
-// dist/demo), served with a strict Content-Security-Policy (scripts and styles from this origin
+// dist/demo-page), served with a strict Content-Security-Policy (scripts and styles from this origin
 // only, no inline script), plus /demo/config.json telling the page where the issuer and the API are.
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where `npm run build` puts the bundled page (the package's dist/demo). */
-export const DEFAULT_DEMO_ASSETS_DIR = fileURLToPath(new URL('../../dist/demo/', import.meta.url));
+/** Where `npm run build` puts the bundled page (the package's dist/demo-page). */
+export const DEFAULT_DEMO_ASSETS_DIR = fileURLToPath(new URL('../../dist/demo-page/', import.meta.url));
 
 export const DEMO_CSP = [
   "default-src 'none'",
@@ -46,20 +46,20 @@ export interface DemoPageConfig {
 
 export type DemoAssets = Map<string, { type: string; body: Buffer }>;
 
+/** The files scripts/bundle-demo.mjs writes; nothing else in the directory is served. */
+export const DEMO_FILES = ['index.html', 'app.js', 'style.css', 'favicon.svg'] as const;
+
 /** The built page's files (name → content), or undefined when the page was not built. */
 export async function loadDemoAssets(dir: string): Promise<DemoAssets | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return undefined;
-  }
   const assets: DemoAssets = new Map();
-  for (const name of names) {
-    const type = TYPES[extname(name)];
-    if (type !== undefined) assets.set(name, { type, body: await readFile(join(dir, name)) });
+  for (const name of DEMO_FILES) {
+    try {
+      assets.set(name, { type: TYPES[extname(name)]!, body: await readFile(join(dir, name)) });
+    } catch {
+      return undefined;
+    }
   }
-  return assets.has('index.html') && assets.has('app.js') ? assets : undefined;
+  return assets;
 }
 
 function send(

@@ -17,7 +17,7 @@ export {
   type DemoCredentials,
   loadOrCreateDemoCredentials,
 } from './demo-credentials.js';
-export { DEFAULT_DEMO_ASSETS_DIR, DEMO_CSP, type DemoPageConfig } from './demo-page.js';
+export { DEFAULT_DEMO_ASSETS_DIR, DEMO_CSP, DEMO_FILES, type DemoPageConfig } from './demo-page.js';
 export { loadServeConfig } from './load-serve-config.js';
 export {
   type ConfigIssue,

@@ -35,7 +35,7 @@ import { type ConfigIssue, type ServeConfig, ServeConfigError } from './serve-co
 export interface StartServeOptions {
   /** One line of the request log or a warning (default: nothing). */
   log?: (line: string) => void;
-  /** Where the bundled demo page is (default: the package's dist/demo). */
+  /** Where the bundled demo page is (default: the package's dist/demo-page). */
   demoAssetsDir?: string;
 }
 
