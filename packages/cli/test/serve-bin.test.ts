@@ -173,7 +173,7 @@ describe('the keybound serve executable', () => {
     const exit = await serve.exited;
     expect(exit).toMatchObject({ code: 0, signal: null, stderr: '' });
     expect(exit.stdout).toMatch(
-      /keybound serve: SIGTERM: closing the listener, the storage\nkeybound serve: stopped\n$/,
+      /keybound serve: SIGTERM: closing the listener and the storage\nkeybound serve: stopped\n$/,
     );
     await expect(fetch(row(banner, 'JWKS'))).rejects.toThrow();
   });

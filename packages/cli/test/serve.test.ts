@@ -97,7 +97,7 @@ describe('keybound serve (in-process)', () => {
     expect(out).toContain('  replay    memory\n');
     expect(out).toContain(`--htu ${origin}/token`);
     expect(out).toMatch(
-      /keybound serve: stop requested: closing the listener, the storage\nkeybound serve: stopped\n$/,
+      /keybound serve: stop requested: closing the listener and the storage\nkeybound serve: stopped\n$/,
     );
     expect(io.err).toEqual([]);
     // and the port is closed

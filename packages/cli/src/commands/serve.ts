@@ -59,7 +59,7 @@ export async function runServe(
   const why = await stop.stopped;
   stop.dispose();
   io.stdout.write(
-    `keybound serve: ${why}: closing the listener, the storage${running.replay === 'memory' ? '' : ' and Redis'}\n`,
+    `keybound serve: ${why}: closing the listener${running.replay === 'memory' ? ' and the storage' : ', the storage and Redis'}\n`,
   );
   await running.close();
   io.stdout.write('keybound serve: stopped\n');
