@@ -72,6 +72,7 @@ export async function openAuthorize(
     html,
     cookie: setCookie ? setCookie.split(';')[0] : cookie,
     setCookie,
+    referrerPolicy: res.headers.get('referrer-policy'),
     interaction: /name="interaction" value="([^"]+)"/.exec(html)?.[1] ?? '',
     csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '',
   };

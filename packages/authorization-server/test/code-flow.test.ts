@@ -496,6 +496,13 @@ describe('built-in login page', () => {
     expect(page.setCookie).toMatch(/SameSite=Strict/);
   });
 
+  it('sends a referrer policy under which browsers still name this origin on the form post', async () => {
+    // with no-referrer a browser posts the form with "Origin: null", which the origin check refuses
+    const { urls } = await start(codeFlowConfig());
+    const page = await openAuthorize(urls, query());
+    expect(page.referrerPolicy).toBe('same-origin');
+  });
+
   it('answers an unknown user and a wrong password identically', async () => {
     const { urls } = await start(codeFlowConfig());
     const page = await openAuthorize(urls, query());

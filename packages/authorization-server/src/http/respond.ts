@@ -50,7 +50,9 @@ const HTML_HEADERS = {
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // not no-referrer: with it browsers post the login form with "Origin: null", which the /login
+  // Origin check must refuse; same-origin still keeps the authorization request from other sites
+  'Referrer-Policy': 'same-origin',
 };
 
 export function sendHtml(

@@ -28,7 +28,6 @@ import {
   loadOrCreateDemoCredentials,
 } from './demo-credentials.js';
 import { createDemoPage, DEFAULT_DEMO_ASSETS_DIR, loadDemoAssets } from './demo-page.js';
-import { LOGIN_PAGE_PATHS, sameOriginReferrerPolicy } from './login-page-referrer-policy.js';
 import { connectRedis, redactUrl } from './redis.js';
 import { type ConfigIssue, type ServeConfig, ServeConfigError } from './serve-config.js';
 
@@ -255,7 +254,6 @@ export async function startServe(
         res.writeHead(302, { location: DEMO_PATH, 'content-length': 0 });
         res.end();
       } else {
-        if (LOGIN_PAGE_PATHS.has(path)) sameOriginReferrerPolicy(res);
         as.handler(req, res);
       }
     };
