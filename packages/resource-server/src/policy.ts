@@ -1,7 +1,7 @@
 // The enforcement policy: plain data (JSON/YAML-loadable), validated by parsePolicy with errors
 // that name the bad field (`routes[2].mode: expected off|report|enforce, received "enforced"`).
 // parsePolicy returns the same shape with every default filled in.
-import { isSupportedAlgorithm, type JwsAlgorithm } from '@keybound/core';
+import { DEFAULT_DPOP_ALGORITHMS, isSupportedAlgorithm, type JwsAlgorithm } from '@keybound/core';
 import { parseCidr } from './lib/cidr.js';
 
 export type Mode = 'off' | 'report' | 'enforce';
@@ -137,7 +137,7 @@ export const DEFAULT_RULE: EffectiveRule = {
   mode: 'enforce',
   require: 'either',
   nonce: false,
-  algs: ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'],
+  algs: [...DEFAULT_DPOP_ALGORITHMS],
   scopes: [],
 };
 
@@ -377,7 +377,8 @@ export function parsePolicy(value: unknown): Policy {
     ).map((o) => new URL(o).origin);
   }
   out.basePath = '';
-  if (top.basePath !== undefined) {
+  // '' is the root mount: what parsePolicy itself writes when basePath is not given
+  if (top.basePath !== undefined && top.basePath !== '') {
     const b = c.string('basePath', top.basePath, prefixPath);
     if (b !== undefined) out.basePath = b.replace(/\/+$/, '');
   }

@@ -40,7 +40,7 @@ describe('parsePolicy', () => {
         mode: 'enforce',
         require: 'either',
         nonce: false,
-        algs: ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'],
+        algs: ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
         scopes: [],
       },
       routes: [],
@@ -60,6 +60,12 @@ describe('parsePolicy', () => {
     });
     expect(p.basePath).toBe('/api');
     expect(parsePolicy(JSON.parse(JSON.stringify(p)))).toEqual(p);
+  });
+
+  it('parses its own output when no basePath was given (the root mount)', () => {
+    const p = parsePolicy(minimal);
+    expect(p.basePath).toBe('');
+    expect(parsePolicy(p)).toEqual(p);
   });
 
   it('loads the same policy from YAML', () => {

@@ -44,8 +44,7 @@ export function buildApiPolicy(serve: ServeConfig, publicUrl: string, jwksUri: s
     raw.issuers = listed ? issuers : [...issuers, own];
   }
   try {
-    // createResourceServer parses the policy itself, and parsePolicy does not accept its own
-    // output (an empty basePath), so the checked input is what is handed on
+    // createResourceServer parses the policy itself: the checked input is what is handed on
     const parsed = parsePolicy(raw);
     return issues.length > 0 ? { issues } : { policy: raw, parsed, issues };
   } catch (e) {
