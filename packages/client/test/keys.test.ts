@@ -98,6 +98,13 @@ describe('keys on Node', () => {
     expect((await keyFromJwk(jwk)).jkt).toBe(source.jkt);
   });
 
+  it('reads the file `keybound keys generate` writes ({ privateJwk, publicJwk, jkt })', async () => {
+    const source = await generateDpopKey('ES256', { extractable: true });
+    const privateJwk = await exportPrivateJwk(source);
+    const text = JSON.stringify({ privateJwk, publicJwk: source.publicJwk, jkt: source.jkt });
+    expect((await keyFromFile(file(text))).jkt).toBe(source.jkt);
+  });
+
   it('reads an encrypted PKCS#8 PEM with its passphrase and refuses a wrong one', async () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({
       type: 'pkcs8',

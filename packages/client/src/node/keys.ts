@@ -65,12 +65,16 @@ export interface KeyFileOptions {
 export async function keyFromFile(path: string, options: KeyFileOptions = {}): Promise<DpopKey> {
   const text = (await readFile(path, 'utf8')).trim();
   if (text.startsWith('{')) {
-    let jwk: PrivateJwk;
+    let json: PrivateJwk | { privateJwk?: PrivateJwk };
     try {
-      jwk = JSON.parse(text) as PrivateJwk;
+      json = JSON.parse(text) as PrivateJwk | { privateJwk?: PrivateJwk };
     } catch {
       throw new KeyboundError('jwk_invalid', `${path} is neither PEM nor a JSON JWK`);
     }
+    // a bare private JWK, or what `keybound keys generate` prints ({ privateJwk, publicJwk, jkt })
+    const wrapped = (json as { privateJwk?: unknown }).privateJwk;
+    const jwk =
+      typeof wrapped === 'object' && wrapped !== null ? (wrapped as PrivateJwk) : (json as PrivateJwk);
     return keyFromJwk(jwk, options.alg);
   }
   let keyObject: KeyObject;
