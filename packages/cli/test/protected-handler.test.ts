@@ -98,7 +98,9 @@ describe('the demo protected handler', () => {
   it('answers a request without credentials with a bare DPoP challenge (RFC 6750 §3.1: no error)', async () => {
     const a = await get(api.origin, '/r', {});
     expect(a).toMatchObject({ status: 401, code: 'token_missing' });
-    expect(a.challenge).toEqual([{ scheme: 'DPoP', params: { algs: 'ES256 ES384 EdDSA PS256 RS256' } }]);
+    expect(a.challenge).toEqual([
+      { scheme: 'DPoP', params: { algs: 'ES256 ES384 EdDSA Ed25519 PS256 RS256' } },
+    ]);
   });
 
   it('refuses two Authorization headers (authorization_multiple, 400)', async () => {

@@ -18,7 +18,15 @@ import { LruCache } from './lib/lru.js';
 import type { NonceVerifier } from './nonce.js';
 import { type ReplayStore, replayKey } from './replay/store.js';
 
-export const DEFAULT_DPOP_ALGORITHMS: readonly JwsAlgorithm[] = ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256'];
+// EdDSA and its fully-specified name Ed25519 (RFC 9864), which panva's clients send, are the same keys
+export const DEFAULT_DPOP_ALGORITHMS: readonly JwsAlgorithm[] = [
+  'ES256',
+  'ES384',
+  'EdDSA',
+  'Ed25519',
+  'PS256',
+  'RS256',
+];
 export const DEFAULT_MAX_AGE_SECONDS = 60;
 export const DEFAULT_CLOCK_SKEW_SECONDS = 5;
 export const DEFAULT_MAX_JTI_LENGTH = 256;

@@ -184,7 +184,7 @@ describe('adapters', () => {
       });
       const refused = await send(url, '/items');
       expect(refused.status).toBe(401);
-      expect(refused.headers['www-authenticate']).toBe('DPoP algs="ES256 ES384 EdDSA PS256 RS256"');
+      expect(refused.headers['www-authenticate']).toBe('DPoP algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"');
       const meta = await send(url, '/.well-known/oauth-protected-resource', { method: 'POST' });
       expect(meta.status).toBe(405);
     } finally {

@@ -3,7 +3,12 @@
 // may be `env:NAME` (or `file:PATH`) references, resolved by the function the caller passes in.
 import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
-import { isSupportedAlgorithm, type JwsAlgorithm, SUPPORTED_ALGORITHMS } from '@keybound/core';
+import {
+  DEFAULT_DPOP_ALGORITHMS,
+  isSupportedAlgorithm,
+  type JwsAlgorithm,
+  SUPPORTED_ALGORITHMS,
+} from '@keybound/core';
 import { type ClientConfig, readClientMetadata } from '../clients/client.js';
 import { hashPassword, isPasswordHash } from '../users/password.js';
 import { ConfigError, describe, Issues, ObjectReader, type SecretResolver } from './config-reader.js';
@@ -324,7 +329,7 @@ export function parseServerConfig(value: unknown, options: ParseServerConfigOpti
 
   const d = root.object('dpop');
   const algorithms = (
-    d.stringList('algorithms', { allowed: DPOP_ALGS }) ?? ['ES256', 'ES384', 'EdDSA', 'PS256', 'RS256']
+    d.stringList('algorithms', { allowed: DPOP_ALGS }) ?? [...DEFAULT_DPOP_ALGORITHMS]
   ).filter(isSupportedAlgorithm);
   if (algorithms.length === 0) issues.add(d.at('algorithms'), 'must not be empty');
   const maxAgeSeconds = d.integer('max_age_seconds', 60, 1, 3600);
