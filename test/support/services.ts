@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
 export const REDIS_URL = process.env.KEYBOUND_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const POSTGRES_URL = process.env.KEYBOUND_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const POSTGRES_URL =
+  process.env.KEYBOUND_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const START: Record<Service, string> = {
   redis: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
@@ -35,7 +36,8 @@ export async function serviceAvailable(service: Service): Promise<boolean> {
   const ok = await reachable(service === 'redis' ? REDIS_URL : POSTGRES_URL);
   if (ok) return true;
   const how = `start it with: ${START[service]} (or run bash .ci/run)`;
-  if (process.env.CI === 'true') throw new Error(`${service} is required under CI=true but is not reachable; ${how}`);
+  if (process.env.CI === 'true')
+    throw new Error(`${service} is required under CI=true but is not reachable; ${how}`);
   console.warn(`skipping ${service} tests: ${service} is not reachable; ${how}`);
   return false;
 }

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { formatWwwAuthenticate, parseWwwAuthenticate } from './helpers.js';
 import { vectors } from './vectors.js';
 
-const [ex1, ex2, ex3, ex4, ex5] = vectors.rfc9449.www_authenticate_examples as string[];
+const [ex1, ex2, ex3, ex4, ex5] = vectors.rfc9449.www_authenticate_examples as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 
 describe('WWW-Authenticate challenges (RFC 9449 §7.1, RFC 6750 §3)', () => {
   it('writes the RFC 9449 examples exactly', () => {

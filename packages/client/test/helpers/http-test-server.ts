@@ -23,7 +23,7 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 export async function listen(handler: Handler, tls?: TlsOptions): Promise<ListeningServer> {
   const wrapped = (req: IncomingMessage, res: ServerResponse) => {
