@@ -12,3 +12,20 @@ describe('RFC 7638 JWK thumbprint', () => {
     });
   }
 });
+
+describe('thumbprints of every supported key type agree with jose', () => {
+  for (const alg of ['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256'] as const) {
+    it(`matches jose calculateJwkThumbprint for a generated ${alg} key`, async () => {
+      const { calculateJwkThumbprint } = await import('jose');
+      const { generateDpopKey } = await import('./helpers.js');
+      const key = await generateDpopKey(alg);
+      expect(await jwkThumbprint(key.publicJwk)).toBe(await calculateJwkThumbprint(key.publicJwk));
+      expect(key.jkt).toBe(await calculateJwkThumbprint(key.publicJwk));
+    });
+  }
+
+  it('ignores private and optional members (RFC 7638 §3.2)', async () => {
+    const withExtras = { ...vectors.rfc9449.jwk, kid: 'x', use: 'sig', alg: 'ES256' };
+    expect(await jwkThumbprint(withExtras)).toBe(vectors.rfc9449.jkt);
+  });
+});
