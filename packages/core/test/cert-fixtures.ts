@@ -1,10 +1,9 @@
 // Test certificates made with the openssl command line (a root CA, an intermediate CA, an RSA
-// and an EC client certificate), plus the encodings each proxy puts on the wire, written from
-// the proxies' documented behaviour. Used by the cert-*.test.ts files; not a test itself.
+// and an EC client certificate, a server certificate) through test/support/pki.ts, plus the
+// encodings each proxy puts on the wire, written from the proxies' documented behaviour. Used by
+// the cert-*.test.ts files; not a test itself.
 import { execFileSync, execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createPki, type TestCertificate } from '../../../test/support/pki.js';
 
 export interface TestCert {
   name: string;
@@ -18,6 +17,7 @@ export interface TestCert {
 }
 
 export interface TestPki {
+  /** Holds `<name>.crt`, `<name>.key` and `<name>.csr` for each certificate below. */
   dir: string;
   root: TestCert;
   intermediate: TestCert;
@@ -28,100 +28,43 @@ export interface TestPki {
   cleanup(): void;
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function load(dir: string, name: string): TestCert {
-  const certPath = join(dir, `${name}.pem`);
-  const keyPath = join(dir, `${name}.key`);
+function withOpensslDer({ name, certPath, keyPath, cert }: TestCertificate): TestCert {
   const der = new Uint8Array(execFileSync('openssl', ['x509', '-in', certPath, '-outform', 'der']));
   const digest = execSync(`openssl x509 -in '${certPath}' -outform der | openssl dgst -sha256 -binary`);
   return {
     name,
     certPath,
     keyPath,
-    pem: readFileSync(certPath, 'utf8'),
+    pem: cert,
     der,
     opensslThumbprint: Buffer.from(digest).toString('base64url'),
   };
 }
 
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-const RSA_KEY = ['-newkey', 'rsa:2048'];
-
 /** Makes a fresh PKI in a temporary directory (call cleanup() after). */
 export function makePki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'keybound-cert-'));
-  writeFileSync(
-    join(dir, 'ca.ext'),
-    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n',
-  );
-  writeFileSync(
-    join(dir, 'client.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
-  );
-  writeFileSync(join(dir, 'server.ext'), 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n');
-  openssl(
-    [
-      'req',
-      '-x509',
-      ...EC_KEY,
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=keybound test root',
-      '-keyout',
-      'root.key',
-      '-out',
-      'root.pem',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  );
-  const issue = (name: string, key: string[], subject: string, issuer: string, ext: string) => {
-    openssl(
-      ['req', '-new', ...key, '-nodes', '-subj', subject, '-keyout', `${name}.key`, '-out', `${name}.csr`],
-      dir,
-    );
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        `${issuer}.pem`,
-        '-CAkey',
-        `${issuer}.key`,
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-extfile',
-        ext,
-        '-out',
-        `${name}.pem`,
-      ],
-      dir,
-    );
-  };
-  issue('intermediate', EC_KEY, '/CN=keybound test intermediate', 'root', 'ca.ext');
+  const pki = createPki();
+  const root = pki.rootCa('root', '/CN=keybound test root');
+  const intermediate = pki.intermediateCa('intermediate', {
+    subject: '/CN=keybound test intermediate',
+    issuer: root,
+  });
   // A subject with characters that need quoting in XFCC: "," ";" "=" and a double quote.
-  issue('rsa-leaf', RSA_KEY, '/O=Example, Inc.; Dept=R&D/CN=rsa client "one"', 'intermediate', 'client.ext');
-  issue('ec-leaf', EC_KEY, '/CN=ec client', 'intermediate', 'client.ext');
-  issue('server', EC_KEY, '/CN=127.0.0.1', 'root', 'server.ext');
+  const rsaLeaf = pki.client('rsa-leaf', {
+    subject: '/O=Example, Inc.; Dept=R&D/CN=rsa client "one"',
+    issuer: intermediate,
+    key: 'rsa',
+  });
+  const ecLeaf = pki.client('ec-leaf', { subject: '/CN=ec client', issuer: intermediate });
+  const server = pki.server('server', { issuer: root });
   return {
-    dir,
-    root: load(dir, 'root'),
-    intermediate: load(dir, 'intermediate'),
-    rsaLeaf: load(dir, 'rsa-leaf'),
-    ecLeaf: load(dir, 'ec-leaf'),
-    server: load(dir, 'server'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    dir: pki.dir,
+    root: withOpensslDer(root),
+    intermediate: withOpensslDer(intermediate),
+    rsaLeaf: withOpensslDer(rsaLeaf),
+    ecLeaf: withOpensslDer(ecLeaf),
+    server: withOpensslDer(server),
+    cleanup: pki.cleanup,
   };
 }
 
