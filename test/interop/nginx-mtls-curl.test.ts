@@ -6,6 +6,7 @@
 
 import { generateKeyPair, generateProof, type KeyPair } from 'dpop';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolsAvailable } from '../support/tools.js';
 import { type CurlRequest, type CurlResponse, curl } from './support/curl.js';
 import {
   API,
@@ -17,7 +18,6 @@ import {
 } from './support/keybound.js';
 import { type RunningNginx, startNginx } from './support/nginx.js';
 import { ALICE_DN, type CertFiles, generateInteropPki, type InteropPki } from './support/pki.js';
-import { toolsAvailable } from './support/tools.js';
 
 const tools = toolsAvailable('nginx', 'curl', 'openssl');
 

@@ -2,16 +2,17 @@
 // (free ports on 127.0.0.1, no persistence, a temporary directory) and joined with
 // `redis-cli --cluster create`, used through an ioredis Cluster and a node-redis createCluster.
 // The servers are stopped and the directory removed after the tests, whatever happened.
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { uniquePrefix } from '../../../test/support/services.js';
+import { toolsAvailable } from '../../../test/support/tools.js';
 import {
   createProof,
   generateDpopKey,
@@ -26,15 +27,7 @@ const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
 const HTU = 'https://rs.example.com/resource';
 const NOW = 1_700_000_000;
 
-const missing = ['redis-server', 'redis-cli'].filter(
-  (tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).error !== undefined,
-);
-if (missing.length > 0) {
-  const message = `${missing.join(' and ')} not on PATH (install the redis-server package)`;
-  if (process.env.CI === 'true')
-    throw new Error(`${message}; the Redis Cluster tests are required under CI=true`);
-  console.warn(`skipping the Redis Cluster tests: ${message}`);
-}
+const tools = toolsAvailable('redis-server', 'redis-cli');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,68 +41,13 @@ async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise
   return e as KeyboundError;
 }
 
-/** `count` distinct free TCP ports on 127.0.0.1 (all bound at once, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(killer);
-  }
-  children.delete(child);
-}
-
-/** One cluster-enabled redis-server; resolves once it answers PING (10 s at most). */
-async function startClusterNode(dir: string, port: number, busPort: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--daemonize',
-      'no',
+/** One cluster-enabled redis-server (see startRedisServer). */
+function startClusterNode(dir: string, port: number, busPort: number): Promise<RedisServer> {
+  return startRedisServer({
+    dir,
+    port,
+    program: tools!['redis-server'],
+    args: [
       '--cluster-enabled',
       'yes',
       '--cluster-config-file',
@@ -119,23 +57,12 @@ async function startClusterNode(dir: string, port: number, busPort: number): Pro
       '--cluster-node-timeout',
       '2000',
     ],
-    { stdio: 'ignore' },
-  );
-  children.add(child);
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stopChild(child);
-      throw new Error(`cluster node on port ${port} did not start`);
-    }
-    await sleep(50);
-  }
-  return child;
+  });
 }
 
-describe.skipIf(missing.length > 0)('RedisReplayStore on a real 3-master Redis Cluster', () => {
+describe.skipIf(tools === undefined)('RedisReplayStore on a real 3-master Redis Cluster', () => {
   let dir: string | undefined;
-  const nodes: { port: number; child: ChildProcess; admin: Redis }[] = [];
+  const nodes: { port: number; server: RedisServer; admin: Redis }[] = [];
   let ioCluster: Cluster;
   let nrCluster: ReturnType<typeof createCluster>;
   const prefix = uniquePrefix('replay-cluster');
@@ -145,14 +72,14 @@ describe.skipIf(missing.length > 0)('RedisReplayStore on a real 3-master Redis C
     const ports = await freePorts(6);
     for (let i = 0; i < 3; i++) {
       const port = ports[i]!;
-      const child = await startClusterNode(dir, port, ports[i + 3]!);
+      const server = await startClusterNode(dir, port, ports[i + 3]!);
       const admin = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: true });
       admin.on('error', () => {});
-      nodes.push({ port, child, admin });
+      nodes.push({ port, server, admin });
     }
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
     await promisify(execFile)(
-      'redis-cli',
+      tools!['redis-cli'],
       ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
       { timeout: 30_000 },
     ).catch((e: { stdout?: string; stderr?: string; message: string }) => {
@@ -183,9 +110,8 @@ describe.skipIf(missing.length > 0)('RedisReplayStore on a real 3-master Redis C
       ioCluster?.disconnect();
       if (nrCluster?.isOpen) nrCluster.destroy();
       for (const node of nodes) node.admin.disconnect();
-      await Promise.all(nodes.map((n) => stopChild(n.child)));
+      await Promise.all(nodes.map((n) => n.server.stop()));
     } finally {
-      for (const child of children) child.kill('SIGKILL');
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -291,7 +217,7 @@ describe.skipIf(missing.length > 0)('RedisReplayStore on a real 3-master Redis C
     }
     const proof = await createProof(dpopKey, { htm: 'GET', htu: HTU, iat: NOW, jti });
 
-    await stopChild(nodes.find((n) => n.port === ownerPort)!.child);
+    await nodes.find((n) => n.port === ownerPort)!.server.stop();
     for (const client of [ioCluster, nrCluster]) {
       const store = new RedisReplayStore({ client, prefix: sub, timeoutMs: 300 });
       await expectCode(store.setIfAbsent(key, 60_000), 'replay_store_unavailable');

@@ -2,14 +2,15 @@
 // out of memory, stopped, or answering with something that is not a SET reply all reject with
 // replay_store_unavailable (within timeoutMs), and verifyProof then refuses the proof with that code.
 // The tests that need their own Redis start redis-server in a temporary directory on a free port.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { toolsAvailable } from '../../../test/support/tools.js';
 import {
   createProof,
   type DpopKey,
@@ -25,12 +26,7 @@ const HTU = 'https://rs.example.com/resource';
 const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
 const TIMEOUT_MS = 200;
 
-const redisServerOnPath = !spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error;
-if (!redisServerOnPath) {
-  const message = 'redis-server is not on PATH (install the redis-server package)';
-  if (process.env.CI === 'true') throw new Error(`${message}; it is required under CI=true`);
-  console.warn(`skipping the dedicated redis-server tests: ${message}`);
-}
+const tools = toolsAvailable('redis-server');
 
 async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise<KeyboundError> {
   const e = await p.then(
@@ -40,67 +36,6 @@ async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise
   expect(e, `expected a rejection with ${code}`).toBeInstanceOf(KeyboundError);
   expect((e as KeyboundError).code).toBe(code);
   return e as KeyboundError;
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, read, released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-interface RedisProcess {
-  port: number;
-  stop(): Promise<void>;
-}
-
-const processes = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of processes) child.kill('SIGKILL');
-});
-
-/** Starts redis-server (no persistence) and resolves once it answers PING (10 s at most). */
-async function startRedis(dir: string, port: number, extra: string[] = []): Promise<RedisProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir, '--daemonize', 'no', ...extra], {
-    stdio: 'ignore',
-  });
-  processes.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-    processes.delete(child);
-  };
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server on port ${port} did not start`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { port, stop };
 }
 
 const ioClients: Redis[] = [];
@@ -237,15 +172,15 @@ describe('when the server accepts connections but never answers', () => {
   });
 });
 
-describe.skipIf(!redisServerOnPath)('with a dedicated redis-server', () => {
+describe.skipIf(tools === undefined)('with a dedicated redis-server', () => {
   let dir: string;
-  let server: RedisProcess | undefined;
-  let odd: RedisProcess | undefined;
+  let server: RedisServer | undefined;
+  let odd: RedisServer | undefined;
   let admin: Redis;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keybound-replay-redis-'));
-    server = await startRedis(dir, await freePort());
+    server = await startRedisServer({ dir, port: await freePort(), program: tools!['redis-server'] });
     admin = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 1 });
     admin.on('error', () => {});
   });
@@ -312,14 +247,12 @@ describe.skipIf(!redisServerOnPath)('with a dedicated redis-server', () => {
 
   it('refuses an unexpected reply type instead of reading it as a first use', async () => {
     // a real Redis where the name SET runs EXISTS: `SET k 1 PX n NX` answers with an integer
-    odd = await startRedis(dir, await freePort(), [
-      '--rename-command',
-      'SET',
-      'KBREALSET',
-      '--rename-command',
-      'EXISTS',
-      'SET',
-    ]);
+    odd = await startRedisServer({
+      dir,
+      port: await freePort(),
+      program: tools!['redis-server'],
+      args: ['--rename-command', 'SET', 'KBREALSET', '--rename-command', 'EXISTS', 'SET'],
+    });
     for (const store of stores(odd.port)) {
       const e = await expectCode(
         store.setIfAbsent(replayKey(JKT, 'odd'), 60_000),
@@ -345,7 +278,7 @@ describe.skipIf(!redisServerOnPath)('with a dedicated redis-server', () => {
       );
       await expectProofRefused(store);
     }
-    server = await startRedis(dir, port);
+    server = await startRedisServer({ dir, port, program: tools!['redis-server'] });
     // both clients reconnect by themselves; until then every call is refused, never accepted wrongly
     for (const [name, store] of [
       ['io', io!],

@@ -1,14 +1,17 @@
-// Gates for interop tests that run real programs (nginx, curl, openssl). Locally a missing program
-// skips those tests with a message saying how to install it; under CI=true it fails the test file.
+// Gates for tests that run real programs (nginx, curl, openssl, redis-server, redis-cli). Locally a
+// missing program skips those tests with a message saying how to install it; under CI=true it fails
+// the test file.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export type Tool = 'nginx' | 'curl' | 'openssl';
+export type Tool = 'nginx' | 'curl' | 'openssl' | 'redis-server' | 'redis-cli';
 
 const INSTALL: Record<Tool, string> = {
   nginx: 'apt-get install -y nginx-light',
   curl: 'apt-get install -y curl',
   openssl: 'apt-get install -y openssl',
+  'redis-server': 'apt-get install -y redis-server',
+  'redis-cli': 'apt-get install -y redis-tools',
 };
 
 /** The absolute path of a program on PATH (nginx also in /usr/sbin, where Debian puts it). */
@@ -43,6 +46,6 @@ export function toolsAvailable<T extends Tool>(...tools: T[]): Record<T, string>
     throw new Error(
       `${missing.join(', ')} required under CI=true but not installed; ${how} (or run bash .ci/run)`,
     );
-  console.warn(`skipping interop tests: ${missing.join(', ')} not installed; ${how}`);
+  console.warn(`skipping the tests that run ${missing.join(', ')}: not installed; ${how}`);
   return undefined;
 }
