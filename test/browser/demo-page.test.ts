@@ -9,27 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_CSP, loadServeConfig, type RunningServe, startServe } from '@keybound/cli/serve';
 import { createProof, generateDpopKey, parseWwwAuthenticate } from '@keybound/core';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleDemo } from '../../packages/cli/scripts/bundle-demo.mjs';
+import { type ChromiumProfile, chromiumAvailable, chromiumProfile } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true')
-    throw new Error(`${CHROMIUM} is required under CI=true (apt-get install chromium)`);
-  console.warn(`skipping the demo page test: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const available = chromiumAvailable('the demo page test');
 
 const RESULTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -40,7 +25,7 @@ function claimsOf(jwt: string): Record<string, unknown> {
 describe.skipIf(!available)('the keybound serve demo page in Chromium', () => {
   const workDir = mkdtempSync(join(tmpdir(), 'keybound-demo-page-'));
   let serve: RunningServe;
-  let context: BrowserContext;
+  let browser: ChromiumProfile;
   let page: Page;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
@@ -55,13 +40,8 @@ describe.skipIf(!available)('the keybound serve demo page in Chromium', () => {
       { stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: workDir },
     );
     serve = await startServe(config, { demoAssetsDir: assets });
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1000, height: 900 },
-    });
-    page = await context.newPage();
+    browser = chromiumProfile({ viewport: { width: 1000, height: 900 } });
+    page = await (await browser.launch()).newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
@@ -69,7 +49,7 @@ describe.skipIf(!available)('the keybound serve demo page in Chromium', () => {
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await serve?.close();
     rmSync(workDir, { recursive: true, force: true });
   });

@@ -2,12 +2,13 @@
 // non-extractable key kept in IndexedDB across reloads and restarts, a DPoP call across origins
 // (CORS exposing DPoP-Nonce, WWW-Authenticate and Date), the SPA login, and the typed error and
 // explicit fallback when IndexedDB cannot be used.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDpopFetch, DpopSession, generateDpopKey } from '@keybound/client';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChromiumProfile, chromiumAvailable, chromiumProfile } from '../../../test/support/chromium.js';
 import { bundleBrowser } from '../scripts/bundle-browser.mjs';
 import { type ListeningServer, listen } from './helpers/http-test-server.js';
 import {
@@ -24,38 +25,19 @@ declare global {
   }
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true')
-    throw new Error(`${CHROMIUM} is required under CI=true (apt-get install chromium)`);
-  console.warn(`skipping browser tests: ${CHROMIUM} not found (apt-get install chromium)`);
-}
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const available = chromiumAvailable('browser tests');
 
 const PAGE =
   '<!doctype html><meta charset="utf-8"><title>keybound</title><script type="module">import * as kb from "/client.js"; window.kb = kb;</script>';
 
 describe.skipIf(!available)('browser entry in Chromium', () => {
   const workDir = mkdtempSync(join(tmpdir(), 'keybound-browser-'));
-  const userDataDir = join(workDir, 'profile');
+  let browser: ChromiumProfile;
   let bundle: { outfile: string; bytes: number; gzipBytes: number };
   let site: ListeningServer;
   let as: TestAuthorizationServer;
   let rs: TestResourceServer;
   let context: BrowserContext;
-
-  const launch = () =>
-    chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
 
   async function open(path = '/', init?: string): Promise<Page> {
     const page = await context.newPage();
@@ -90,11 +72,12 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
       corsOrigin: site.origin,
     });
     rs = await startTestResourceServer({ tokens: as.tokens, corsOrigin: site.origin });
-    context = await launch();
+    browser = chromiumProfile();
+    context = await browser.launch();
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await Promise.all([site?.close(), as?.close(), rs?.close()]);
     rmSync(workDir, { recursive: true, force: true });
   });
@@ -152,7 +135,7 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
     };
     const before = await jktOf();
     await context.close();
-    context = await launch();
+    context = await browser.launch();
     expect(await jktOf()).toBe(before);
   });
 
