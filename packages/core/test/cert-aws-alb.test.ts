@@ -4,25 +4,15 @@ import {
   certificateThumbprint,
   FORWARDED_CERT_HEADERS,
   type ForwardedCertOptions,
-  isKeyboundError,
   parseForwardedClientCert,
 } from './helpers.js';
+import { codeOf } from './keybound-error-code.js';
 
 const CERT = 'x-amzn-mtls-clientcert';
 const LEAF = 'x-amzn-mtls-clientcert-leaf';
 
 function parse(entries: Record<string, string | string[]>, options?: ForwardedCertOptions) {
   return parseForwardedClientCert('aws-alb', headers(entries), options);
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKeyboundError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 let pki: TestPki;

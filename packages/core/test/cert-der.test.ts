@@ -10,6 +10,7 @@ import {
   MAX_CERTIFICATE_BYTES,
   pemToDer,
 } from './helpers.js';
+import { codeOf } from './keybound-error-code.js';
 import { vectors } from './vectors.js';
 
 // DER building blocks for hand-made certificates and broken variants.
@@ -42,16 +43,6 @@ function cert(
   return new Uint8Array(
     tlv(0x30, [...(parts.tbs ?? tbs()), ...(parts.sigAlg ?? SIG_ALG), ...signature, ...(parts.extra ?? [])]),
   );
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKeyboundError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 function messageOf(fn: () => unknown): string {

@@ -8,21 +8,12 @@ import {
   type TestPki,
   xfccElement,
 } from './cert-fixtures.js';
-import { certificateThumbprint, isKeyboundError, parseForwardedClientCert } from './helpers.js';
+import { certificateThumbprint, parseForwardedClientCert } from './helpers.js';
+import { codeOf } from './keybound-error-code.js';
 import { vectors } from './vectors.js';
 
 function parse(value: string | string[]) {
   return parseForwardedClientCert('envoy-xfcc', headers({ 'x-forwarded-client-cert': value }));
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKeyboundError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 let pki: TestPki;

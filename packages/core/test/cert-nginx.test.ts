@@ -8,24 +8,10 @@ import { connect, createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers, makePki, nginxEncode, type TestCert, type TestPki } from './cert-fixtures.js';
-import {
-  certificateThumbprint,
-  FORWARDED_CERT_HEADERS,
-  isKeyboundError,
-  parseForwardedClientCert,
-} from './helpers.js';
+import { certificateThumbprint, FORWARDED_CERT_HEADERS, parseForwardedClientCert } from './helpers.js';
+import { codeOf } from './keybound-error-code.js';
 
 const NGINX = '/usr/sbin/nginx';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKeyboundError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 function parse(value: string | string[], options?: { headers?: { cert?: string } }) {
   const name = options?.headers?.cert ?? 'x-ssl-client-cert';

@@ -8,22 +8,13 @@ import {
   parseForwardedClientCert,
   pemToDer,
 } from './helpers.js';
+import { codeOf } from './keybound-error-code.js';
 import { vectors } from './vectors.js';
 
 const v = vectors.rfc9440;
 
 function parse(entries: Record<string, string | string[]>, options?: ForwardedCertOptions) {
   return parseForwardedClientCert('rfc9440', headers(entries), options);
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKeyboundError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 let pki: TestPki;

@@ -16,12 +16,12 @@ import { toolsAvailable } from '../../../test/support/tools.js';
 import {
   createProof,
   generateDpopKey,
-  KeyboundError,
-  type KeyboundErrorCode,
+  type KeyboundError,
   RedisReplayStore,
   replayKey,
   verifyProof,
 } from './helpers.js';
+import { expectCode } from './keybound-error-code.js';
 
 const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
 const HTU = 'https://rs.example.com/resource';
@@ -30,16 +30,6 @@ const NOW = 1_700_000_000;
 const tools = toolsAvailable('redis-server', 'redis-cli');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise<KeyboundError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, `expected a rejection with ${code}`).toBeInstanceOf(KeyboundError);
-  expect((e as KeyboundError).code).toBe(code);
-  return e as KeyboundError;
-}
 
 /** One cluster-enabled redis-server (see startRedisServer). */
 function startClusterNode(dir: string, port: number, busPort: number): Promise<RedisServer> {

@@ -15,28 +15,18 @@ import {
   createProof,
   type DpopKey,
   generateDpopKey,
-  KeyboundError,
-  type KeyboundErrorCode,
+  type KeyboundError,
   RedisReplayStore,
   replayKey,
   verifyProof,
 } from './helpers.js';
+import { expectCode } from './keybound-error-code.js';
 
 const HTU = 'https://rs.example.com/resource';
 const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
 const TIMEOUT_MS = 200;
 
 const tools = toolsAvailable('redis-server');
-
-async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise<KeyboundError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, `expected a rejection with ${code}`).toBeInstanceOf(KeyboundError);
-  expect((e as KeyboundError).code).toBe(code);
-  return e as KeyboundError;
-}
 
 const ioClients: Redis[] = [];
 const nodeClients: { readonly isOpen: boolean; destroy(): void }[] = [];

@@ -10,12 +10,12 @@ import {
   type DpopKey,
   generateDpopKey,
   KeyboundError,
-  type KeyboundErrorCode,
   RedisReplayStore,
   type ReplayStore,
   replayKey,
   verifyProof,
 } from './helpers.js';
+import { expectCode } from './keybound-error-code.js';
 import { vectors } from './vectors.js';
 
 const available = await serviceAvailable('redis');
@@ -27,16 +27,6 @@ const HTU = 'https://rs.example.com/resource';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hashed = (key: string) => `~${createHash('sha256').update(key, 'utf8').digest('base64url')}`;
-
-async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise<KeyboundError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, `expected a rejection with ${code}`).toBeInstanceOf(KeyboundError);
-  expect((e as KeyboundError).code).toBe(code);
-  return e as KeyboundError;
-}
 
 type NodeRedis = ReturnType<typeof createClient>;
 

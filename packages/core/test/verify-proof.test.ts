@@ -4,8 +4,6 @@ import {
   createProof,
   type DpopKey,
   generateDpopKey,
-  KeyboundError,
-  type KeyboundErrorCode,
   MemoryReplayStore,
   NonceManager,
   PROOF_STEPS,
@@ -13,22 +11,13 @@ import {
   verifyProof,
   webCrypto,
 } from './helpers.js';
+import { expectCode } from './keybound-error-code.js';
 import { dpopHeader, signJws } from './sign.js';
 import { vectors } from './vectors.js';
 
 const V = vectors.rfc9449;
 const NOW = 1_700_000_000;
 const HTU = 'https://rs.example.com/resource';
-
-async function expectCode(p: Promise<unknown>, code: KeyboundErrorCode): Promise<KeyboundError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, `expected rejection with ${code}`).toBeInstanceOf(KeyboundError);
-  expect((e as KeyboundError).code).toBe(code);
-  return e as KeyboundError;
-}
 
 describe('RFC 9449 published examples (fixed clock)', () => {
   it('accepts the Figure 2 token request proof at its iat', async () => {
