@@ -1,10 +1,9 @@
 // Two authorization server instances on one PostgreSQL database and one Redis behave as one server.
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, dropDatabase } from '../../../test/support/postgres.js';
 import {
-  POSTGRES_URL,
   REDIS_URL,
   serviceAvailable,
   uniqueDatabaseName,
@@ -63,13 +62,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
   let b: ServerUrls;
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const u = new URL(POSTGRES_URL);
-    u.pathname = `/${database}`;
-    databaseUrl = u.toString();
+    databaseUrl = await createDatabase(database);
     const pair = await generateKeyPair('ES256');
     clientKey = pair.privateKey;
     clientJwk = { ...(await exportJWK(pair.publicKey)), kid: 'pk1' };
@@ -83,10 +76,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
       if (keys.length > 0) await redisClients[0].del(...keys);
     }
     for (const r of redisClients) r.disconnect();
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(database);
   });
 
   it('start together, migrate once and agree on one signing key', async () => {

@@ -13,8 +13,8 @@ import { createProof, importDpopKey, type PrivateJwk } from '@keybound/core';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, dropDatabase } from '../../../test/support/postgres.js';
 import {
-  POSTGRES_URL,
   REDIS_URL,
   serviceAvailable,
   uniqueDatabaseName,
@@ -208,20 +208,11 @@ describe.skipIf(!postgres)('keybound serve --database (the real PostgreSQL)', ()
   let databaseUrl = '';
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const u = new URL(POSTGRES_URL);
-    u.pathname = `/${database}`;
-    databaseUrl = u.toString();
+    databaseUrl = await createDatabase(database);
   });
 
   afterAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(database);
   });
 
   it('keeps its state in PostgreSQL: the printed lines work, and a second process finds the same signing key', async () => {

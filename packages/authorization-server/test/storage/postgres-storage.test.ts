@@ -1,6 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { POSTGRES_URL, serviceAvailable, uniqueDatabaseName } from '../../../../test/support/services.js';
+import { createDatabase, dropDatabase } from '../../../../test/support/postgres.js';
+import { serviceAvailable, uniqueDatabaseName } from '../../../../test/support/services.js';
 import { createPostgresStorage } from '../../src/storage/postgres-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { storageContract } from './storage-contract.js';
@@ -19,21 +19,12 @@ async function open(): Promise<Storage> {
 
 describe.skipIf(!available)('PostgreSQL storage (a real database)', () => {
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    await admin.end();
-    const u = new URL(POSTGRES_URL);
-    u.pathname = `/${database}`;
-    url = u.toString();
+    url = await createDatabase(database);
   });
 
   afterAll(async () => {
     for (const s of opened) await s.close();
-    const admin = new pg.Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(database);
   });
 
   // every test shares the file's database: the contract tests use unique ids
