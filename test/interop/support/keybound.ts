@@ -37,6 +37,38 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
 }
 
+export interface LoopbackServer {
+  server: Server;
+  port: number;
+  /** http://127.0.0.1:port */
+  origin: string;
+  /** Sets what answers requests (until then, empty 200s): set it once the server's URL is known. */
+  handle(handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+}
+
+/** A node:http server on 127.0.0.1 port 0, closed with its open connections after the test file. */
+export async function listenOnLoopback(): Promise<LoopbackServer> {
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
+  const server = createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    handle: (next) => {
+      handler = next;
+    },
+  };
+}
+
 /** The clients every row uses: a DPoP-bound service and a DPoP-bound public app (code + PKCE). */
 export function asConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -117,18 +149,7 @@ export interface RsOptions {
  * { path, sub, clientId, binding, jkt, x5t, scopes }.
  */
 export async function startKeyboundRs(options: RsOptions): Promise<RunningRs> {
-  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
-  const server = createServer((req, res) => handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  const port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  const { server, port, origin, handle } = await listenOnLoopback();
   const events: DecisionEvent[] = [];
   const publicOrigins = options.publicOrigins?.(origin) ?? [origin];
   const rs = createResourceServer({
@@ -143,18 +164,20 @@ export async function startKeyboundRs(options: RsOptions): Promise<RunningRs> {
     nonces: new NonceManager({ secrets: [randomBytes(32)] }),
     onDecision: (event) => events.push(event),
   });
-  handle = keyboundHandler(rs, (req, res, auth) => {
-    const body = JSON.stringify({
-      path: req.url,
-      sub: auth.claims.sub,
-      clientId: auth.clientId,
-      binding: auth.binding,
-      jkt: auth.jkt,
-      x5t: auth.x5t,
-      scopes: auth.scopes,
-    });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  });
+  handle(
+    keyboundHandler(rs, (req, res, auth) => {
+      const body = JSON.stringify({
+        path: req.url,
+        sub: auth.claims.sub,
+        clientId: auth.clientId,
+        binding: auth.binding,
+        jkt: auth.jkt,
+        x5t: auth.x5t,
+        scopes: auth.scopes,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }),
+  );
   return {
     rs,
     origin,

@@ -3,11 +3,10 @@
 // code flow with a sign-in that stands in for the host application's (the interaction route below
 // signs the browser in as one user and grants the scopes it asks for, through oidc-provider's API).
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
-import { onCleanup } from './keybound.js';
+import { listenOnLoopback } from './keybound.js';
 
 export const OP_SECRET = 'oidc-provider-client-secret-0123456789';
 export const OP_USER = 'op-user-1';
@@ -32,17 +31,7 @@ export interface OidcProviderOptions {
 }
 
 export async function startOidcProvider(options: OidcProviderOptions): Promise<RunningOidcProvider> {
-  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
-  const server = createServer((req, res) => handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { origin: issuer, handle } = await listenOnLoopback();
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'op-es256', alg: 'ES256', use: 'sig' };
   const [defaultResource] = options.resources;
@@ -158,7 +147,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
 
-  handle = (req, res) => {
+  handle((req, res) => {
     if (req.url?.startsWith('/interaction/')) {
       interaction(req, res).catch((e: unknown) => {
         console.error('interaction failed', e);
@@ -167,7 +156,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
       return;
     }
     callback(req, res);
-  };
+  });
   const metadata = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
     jwks_uri: string;
     introspection_endpoint: string;
