@@ -95,6 +95,20 @@ export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
+/** Status, headers, the body and the body parsed as JSON ({} when it is not JSON). */
+export async function readResponse<H>(res: {
+  status: number;
+  headers: H;
+  text(): Promise<string>;
+}): Promise<{ status: number; headers: H; json: Record<string, unknown>; text: string }> {
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, headers: res.headers, json, text };
+}
+
 export async function post(
   url: string,
   body: Record<string, string> | string,
@@ -105,12 +119,7 @@ export async function post(
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: typeof body === 'string' ? body : new URLSearchParams(body).toString(),
   });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, headers: res.headers, json, text };
+  return readResponse(res);
 }
 
 export async function proofFor(

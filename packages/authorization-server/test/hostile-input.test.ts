@@ -1,18 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeFlowConfig } from './browser.js';
-import { basic, newKey, post, proofFor, SECRET, start } from './helpers.js';
+import { basic, newKey, post, proofFor, readResponse, SECRET, start } from './helpers.js';
 
 const auth = { authorization: basic('web', SECRET) };
 
 async function raw(url: string, init: RequestInit) {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text, headers: res.headers };
+  return readResponse(await fetch(url, { redirect: 'manual', ...init }));
 }
 
 function formPost(body: BodyInit, headers: Record<string, string> = {}): RequestInit {

@@ -10,7 +10,7 @@ import {
   type TestPki,
   thumbprint,
 } from './certificates.js';
-import { claimsOf, newKey, post, proofFor, SECRET, start } from './helpers.js';
+import { claimsOf, newKey, post, proofFor, readResponse, SECRET, start } from './helpers.js';
 
 let pki: TestPki;
 beforeAll(() => {
@@ -120,12 +120,7 @@ async function mtlsPost(
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(body).toString(),
   });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, headers: res.headers };
+  return readResponse(res);
 }
 
 describe('mutual TLS (RFC 8705) over a real TLS listener', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseConfig, basic, claimsOf, newKey, post, proofFor, start } from './helpers.js';
+import { baseConfig, basic, claimsOf, newKey, post, proofFor, readResponse, start } from './helpers.js';
 
 const IAT = 'initial-access-token-0123456789';
 
@@ -18,12 +18,7 @@ async function register(
     headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, headers: res.headers };
+  return readResponse(res);
 }
 
 describe('dynamic client registration (RFC 7591)', () => {
