@@ -97,6 +97,26 @@ export async function submitLogin(
   return { status: res.status, location: res.headers.get('location'), html: await res.text() };
 }
 
+/**
+ * Signs alice in for the public DPoP client `spa` (code + PKCE S256, redirect http://127.0.0.1/cb,
+ * plus `extra` parameters); returns the authorization code and its PKCE verifier.
+ */
+export async function spaCode(
+  urls: ServerUrls,
+  extra: Record<string, string> = {},
+): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkce();
+  const p = await authorizeAndLogin(urls, {
+    response_type: 'code',
+    client_id: 'spa',
+    redirect_uri: 'http://127.0.0.1/cb',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+  return { code: p.get('code')!, verifier };
+}
+
 /** Runs authorize + login; returns the redirect's parameters. */
 export async function authorizeAndLogin(
   urls: ServerUrls,

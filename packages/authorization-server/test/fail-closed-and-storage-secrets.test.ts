@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { exportJWK, SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authorizeAndLogin, codeFlowConfig, pkce } from './browser.js';
+import { codeFlowConfig, spaCode } from './browser.js';
 import { baseConfig, basic, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kb-secrets-'));
@@ -118,15 +118,7 @@ describe('secrets at rest', () => {
         body: JSON.stringify({ grant_types: ['client_credentials'] }),
       })
     ).json();
-    const { verifier, challenge } = pkce();
-    const p = await authorizeAndLogin(urls, {
-      response_type: 'code',
-      client_id: 'spa',
-      redirect_uri: 'http://127.0.0.1/cb',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    });
-    const code = p.get('code')!;
+    const { code, verifier } = await spaCode(urls);
     const key = await newKey();
     const tokens = await post(
       urls.token,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizeAndLogin, codeFlowConfig, pkce } from './browser.js';
+import { codeFlowConfig, spaCode } from './browser.js';
 import { basic, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
 function config() {
@@ -25,24 +25,13 @@ function config() {
 
 const rs = { authorization: basic('rs', SECRET) };
 
-async function codeTokens(
-  urls: Parameters<typeof authorizeAndLogin>[0],
-  key: Awaited<ReturnType<typeof newKey>>,
-) {
-  const { verifier, challenge } = pkce();
-  const p = await authorizeAndLogin(urls, {
-    response_type: 'code',
-    client_id: 'spa',
-    redirect_uri: 'http://127.0.0.1/cb',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    scope: 'read',
-  });
+async function codeTokens(urls: Parameters<typeof spaCode>[0], key: Awaited<ReturnType<typeof newKey>>) {
+  const { code, verifier } = await spaCode(urls, { scope: 'read' });
   const res = await post(
     urls.token,
     {
       grant_type: 'authorization_code',
-      code: p.get('code')!,
+      code,
       code_verifier: verifier,
       redirect_uri: 'http://127.0.0.1/cb',
       client_id: 'spa',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authorizeAndLogin, codeFlowConfig, openAuthorize, pkce, submitLogin } from './browser.js';
+import { codeFlowConfig, openAuthorize, pkce, spaCode, submitLogin } from './browser.js';
 import { basic, headerOf, localUrls, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kb-persist-'));
@@ -31,19 +31,12 @@ describe('persistence across a restart (SQLite file)', () => {
       })
     ).json();
     // a code-flow grant with a refresh token, rotated once (the old one is now "used")
-    const { verifier, challenge } = pkce();
-    const p = await authorizeAndLogin(first.urls, {
-      response_type: 'code',
-      client_id: 'spa',
-      redirect_uri: 'http://127.0.0.1/cb',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    });
+    const { code, verifier } = await spaCode(first.urls);
     const tokens = await post(
       first.urls.token,
       {
         grant_type: 'authorization_code',
-        code: p.get('code')!,
+        code,
         code_verifier: verifier,
         redirect_uri: 'http://127.0.0.1/cb',
         client_id: 'spa',

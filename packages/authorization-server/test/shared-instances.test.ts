@@ -10,7 +10,7 @@ import {
   uniquePrefix,
 } from '../../../test/support/services.js';
 import type { AuthorizationServer, ServerUrls } from '../src/index.js';
-import { authorizeAndLogin, codeFlowConfig, openAuthorize, pkce, submitLogin } from './browser.js';
+import { codeFlowConfig, openAuthorize, pkce, spaCode, submitLogin } from './browser.js';
 import { basic, localUrls, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
 const available = (await serviceAvailable('postgres')) && (await serviceAvailable('redis'));
@@ -180,21 +180,9 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
     expect(second.status).toBe(200);
   });
 
-  async function spaCode(via: ServerUrls = a) {
-    const { verifier, challenge } = pkce();
-    const p = await authorizeAndLogin(via, {
-      response_type: 'code',
-      client_id: 'spa',
-      redirect_uri: 'http://127.0.0.1/cb',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    });
-    return { code: p.get('code')!, verifier };
-  }
-
   it('detects on one instance the reuse of a refresh token rotated on the other, and revokes the family', async () => {
     const key = await newKey();
-    const { code, verifier } = await spaCode();
+    const { code, verifier } = await spaCode(a);
     const tokens = await post(
       a.token,
       {
@@ -228,7 +216,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
 
   it('lets exactly one of two instances racing the same refresh token win', async () => {
     const key = await newKey();
-    const { code, verifier } = await spaCode();
+    const { code, verifier } = await spaCode(a);
     const tokens = await post(
       b.token,
       {
@@ -256,7 +244,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL and one Redis', () 
 
   it('refuses on one instance a code already redeemed on the other', async () => {
     const key = await newKey();
-    const { code, verifier } = await spaCode();
+    const { code, verifier } = await spaCode(a);
     const body = {
       grant_type: 'authorization_code',
       code,
