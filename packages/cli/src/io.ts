@@ -13,7 +13,15 @@ export interface CommandIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Relative file names given on the command line are resolved against this directory. */
   cwd: string;
+  /**
+   * Standard input, read whole, for a value given as `-` (a token kept out of argv, where `ps` and
+   * shell history would show it). Absent: `-` is refused as a usage error.
+   */
+  stdin?: Readable | undefined;
 }
+
+/** What standard input needs to offer: an async iterable of chunks (process.stdin, a Readable). */
+export type Readable = AsyncIterable<string | Uint8Array>;
 
 /** A command: arguments after its name, resolves with the process exit code. */
 export type CommandRun = (argv: readonly string[], io: CommandIo) => Promise<number>;

@@ -16,13 +16,14 @@ interface Exit {
   stderr: string;
 }
 
-/** Runs the built bin; resolves with its exit code and output (never rejects on a non-zero exit). */
-function keybound(args: string[]): Promise<Exit> {
+/** Runs the built bin (with `stdin` piped in, if given); resolves with its exit code and output (never rejects on a non-zero exit). */
+function keybound(args: string[], stdin?: string): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: tmp.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (stdin !== undefined) child.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -114,6 +115,40 @@ describe('the keybound executable', () => {
     ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ valid: true, jkt: vectors.rfc9449.jkt });
+  });
+
+  it("reads a token piped to '-' (proof --token -, inspect -) so it never appears in argv", async () => {
+    const v = vectors.rfc9449.proof_resource_fig13;
+    const args = ['--htm', v.htm, '--htu', v.htu, '--now', String(v.iat)];
+    const piped = await keybound(
+      ['inspect', '-', ...args, '--access-token', vectors.rfc9449.access_token],
+      `${v.proof}\n`,
+    );
+    expect(piped.code).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ valid: true, jkt: vectors.rfc9449.jkt });
+    tmp.write('stdin-key.json', (await keybound(['keys', 'generate'])).stdout);
+    const proof = await keybound(
+      ['proof', '--key', 'stdin-key.json', '--htm', 'GET', '--htu', 'https://api.example/x', '--token', '-'],
+      'secret-token\n',
+    );
+    expect(proof.code).toBe(0);
+    const ok = await keybound(
+      [
+        'inspect',
+        proof.stdout.trim(),
+        '--htm',
+        'GET',
+        '--htu',
+        'https://api.example/x',
+        '--access-token',
+        '-',
+      ],
+      'secret-token',
+    );
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+    const nothing = await keybound(['inspect', '-']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/standard input is empty/);
   });
 
   it('runs the demo to the end and exits 0 on its own (no server left open)', async () => {

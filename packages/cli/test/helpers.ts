@@ -11,7 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function captureIo(cwd = process.cwd()): CommandIo & { out: string[]; err: string[] } {
+export function captureIo(
+  cwd = process.cwd(),
+  stdin?: CommandIo['stdin'],
+): CommandIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -21,12 +24,13 @@ export function captureIo(cwd = process.cwd()): CommandIo & { out: string[]; err
     stderr: { write: (s: string) => err.push(s) },
     env: {},
     cwd,
+    stdin,
   };
 }
 
-/** Runs `keybound ...argv` in this process. */
-export async function cli(argv: string[], cwd?: string): Promise<CliResult> {
-  const io = captureIo(cwd);
+/** Runs `keybound ...argv` in this process; `stdin` is what standard input holds, if anything. */
+export async function cli(argv: string[], cwd?: string, stdin?: CommandIo['stdin']): Promise<CliResult> {
+  const io = captureIo(cwd, stdin);
   const code = await main(argv, io);
   return { code, stdout: io.out.join(''), stderr: io.err.join('') };
 }

@@ -13,6 +13,7 @@ import { loadJwks } from '../inspect/jwks.js';
 import { inspectProof } from '../inspect/proof.js';
 import { type InspectResult, invalidFrom } from '../inspect/result.js';
 import { EXIT } from '../io.js';
+import { valuesFromStdin } from '../stdin.js';
 import { checkHttpUrl, checkMethod } from './proof.js';
 
 /** Longer than any access token worth inspecting; proofs have core's own, smaller limit. */
@@ -42,7 +43,8 @@ export const run = defineCommand(
       'Decodes a DPoP proof (typ dpop+jwt) or a JWT access token, verifies what it can and prints JSON:\n' +
       '{"kind":"dpop_proof","valid":true,"jkt":…,"header":…,"claims":…,"checked":[…],"unchecked":{…}}\n' +
       'or {"kind":…,"valid":false,"code":…,"detail":…}. Exit 0 when valid, 1 when not, 2 on usage errors.\n' +
-      'Without --htm/--htu a proof is checked for everything else and the output says what was not checked.',
+      'Without --htm/--htu a proof is checked for everything else and the output says what was not checked.\n' +
+      "JWT or --access-token given as '-' is read from standard input (keeps tokens out of argv).",
     options: {
       htm: { type: 'string', valueName: 'METHOD', description: 'proof: the request method it must be for' },
       htu: { type: 'string', valueName: 'URL', description: 'proof: the request URL it must be for' },
@@ -71,20 +73,24 @@ export const run = defineCommand(
     epilog:
       'examples:\n' +
       '  keybound inspect "$PROOF" --htm GET --htu https://api.example/x --access-token "$TOKEN"\n' +
-      '  keybound inspect "$TOKEN" --jwks https://as.example/jwks',
+      '  keybound inspect "$TOKEN" --jwks https://as.example/jwks\n' +
+      '  pbpaste | keybound inspect - --jwks https://as.example/jwks',
   },
   async ({ values, positionals }, io) => {
-    const jwt = positionals[0]!;
     const htmText = stringOption(values, 'htm');
     const htuText = stringOption(values, 'htu');
     const htm = htmText === undefined ? undefined : checkMethod(htmText, '--htm');
     const htu = htuText === undefined ? undefined : checkHttpUrl(htuText, '--htu');
-    const accessToken = stringOption(values, 'access-token');
-    if (accessToken !== undefined && accessToken.length === 0)
-      throw new UsageError('--access-token must not be empty');
+    if (stringOption(values, 'access-token') === '') throw new UsageError('--access-token must not be empty');
     const now = parseNow(stringOption(values, 'now'));
     const algorithms = parseAlgorithms(stringOption(values, 'algs'));
     const jwksSource = stringOption(values, 'jwks');
+    const given = await valuesFromStdin(io, {
+      JWT: positionals[0],
+      '--access-token': stringOption(values, 'access-token'),
+    });
+    const jwt = given.JWT!;
+    const accessToken = given['--access-token'];
     const jwks = jwksSource === undefined ? undefined : await loadJwks(io, jwksSource);
 
     let result: InspectResult;
@@ -92,8 +98,8 @@ export const run = defineCommand(
     if (decoded === undefined) {
       const detail =
         jwt.length > MAX_JWT_LENGTH
-          ? `the argument is longer than ${MAX_JWT_LENGTH} characters`
-          : 'the argument is not a compact JWS (three base64url parts, JSON object header and payload)';
+          ? `the JWT is longer than ${MAX_JWT_LENGTH} characters`
+          : 'the JWT is not a compact JWS (three base64url parts, JSON object header and payload)';
       result = invalidFrom('unknown', new KeyboundError('token_malformed', detail));
     } else if (looksLikeProof(decoded)) {
       result = await inspectProof(jwt, decoded, { htm, htu, accessToken, now, algorithms });

@@ -4,6 +4,7 @@ import { createProof, DEFAULT_MAX_JTI_LENGTH } from '@keybound/core';
 import { defineCommand, stringOption, UsageError } from '../args.js';
 import { EXIT } from '../io.js';
 import { loadDpopKey } from '../key-file.js';
+import { readStdin } from '../stdin.js';
 
 /** An HTTP method is an RFC 9110 token. */
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -61,7 +62,7 @@ export const run = defineCommand(
       token: {
         type: 'string',
         valueName: 'T',
-        description: 'the access token sent with the proof (adds ath)',
+        description: "the access token sent with the proof (adds ath); '-' reads it from standard input",
       },
       nonce: { type: 'string', valueName: 'N', description: 'the DPoP-Nonce the server sent' },
       iat: { type: 'string', valueName: 'S', description: 'issued-at, epoch seconds (default now)' },
@@ -84,9 +85,10 @@ export const run = defineCommand(
         `--jti must be at most ${DEFAULT_MAX_JTI_LENGTH} characters (verifiers refuse longer ones)`,
       );
     }
-    const accessToken = nonEmpty(stringOption(values, 'token'), '--token');
+    const tokenText = nonEmpty(stringOption(values, 'token'), '--token');
     const nonce = nonEmpty(stringOption(values, 'nonce'), '--nonce');
     const key = await loadDpopKey(io, stringOption(values, 'key')!);
+    const accessToken = tokenText === '-' ? await readStdin(io, '--token') : tokenText;
     const proof = await createProof(key, { htm, htu, accessToken, nonce, iat, jti });
     io.stdout.write(`${proof}\n`);
     return EXIT.ok;
