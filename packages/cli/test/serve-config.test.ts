@@ -132,6 +132,25 @@ describe('keybound serve configuration', () => {
     ]);
   });
 
+  it('keeps authorization_server.storage.encryption_secrets when --database switches storage to PostgreSQL', () => {
+    const value = {
+      authorization_server: {
+        storage: { type: 'sqlite', path: 'x.db', encryption_secrets: ['env:KEY_SEAL_SECRET'] },
+      },
+    };
+    const flags = { database: 'postgres://127.0.0.1/test' };
+    const { config } = readServeConfig(value, { baseDir: tmp.dir, env: {}, flags });
+    expect(config.authorizationServer.storage).toEqual({
+      type: 'postgres',
+      url: 'postgres://127.0.0.1/test',
+      encryption_secrets: ['env:KEY_SEAL_SECRET'],
+    });
+    expect(issuesOf(value, { KEY_SEAL_SECRET: 'too short' })).toEqual([
+      'authorization_server.storage.encryption_secrets[0]: must be at least 32 bytes',
+    ]);
+    expect(issuesOf(value, { KEY_SEAL_SECRET: 's'.repeat(32) })).toEqual([]);
+  });
+
   it('never echoes a secret value in an error', () => {
     const secret = 'too-short-but-secret';
     const issues = issuesOf({ api: { nonce_secrets: [secret] } }).join('\n');

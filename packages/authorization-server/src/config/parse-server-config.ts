@@ -368,15 +368,20 @@ export function parseServerConfig(value: unknown, options: ParseServerConfigOpti
 
   const s = root.object('storage');
   const storageType = s.oneOf('type', ['sqlite', 'postgres'] as const, 'sqlite')!;
+  const encryptionSecrets = s.stringList('encryption_secrets', { secret: true }) ?? [];
+  encryptionSecrets.forEach((secret, i) => {
+    if (Buffer.byteLength(secret) < 32)
+      issues.add(`${s.at('encryption_secrets')}[${i}]`, 'must be at least 32 bytes');
+  });
   let storage: ServerConfig['storage'];
   if (storageType === 'postgres') {
     const url = s.string('url', { required: true, secret: true });
     const poolSize = s.integer('pool_size', 10, 1, 200);
     if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
       issues.add(s.at('url'), 'expected a postgres:// URL');
-    storage = { type: 'postgres', url: url ?? '', poolSize };
+    storage = { type: 'postgres', url: url ?? '', poolSize, encryptionSecrets };
   } else {
-    storage = { type: 'sqlite', path: s.string('path', { max: 4096 }) ?? 'keybound.db' };
+    storage = { type: 'sqlite', path: s.string('path', { max: 4096 }) ?? 'keybound.db', encryptionSecrets };
   }
   s.done();
 

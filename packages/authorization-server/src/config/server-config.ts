@@ -120,7 +120,13 @@ export interface ServerConfig {
   };
   par: { required: boolean };
   login: { enabled: boolean };
-  storage: { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number };
+  storage: ({ type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number }) & {
+    /**
+     * Secrets that seal managed signing keys at rest (AES-256-GCM): the first seals, all open.
+     * Empty: keys are stored as plain JWK JSON.
+     */
+    encryptionSecrets: string[];
+  };
   replay: { type: 'memory' } | { type: 'redis'; url: string; prefix: string };
   limits: { maxFormBytes: number; maxJsonBytes: number; maxQueryBytes: number };
 }

@@ -24,6 +24,7 @@ import { registrationEndpoint } from '../endpoints/registration.js';
 import { revocationEndpoint } from '../endpoints/revocation.js';
 import { tokenEndpoint } from '../endpoints/token.js';
 import { CertificateSource } from '../mtls/peer-certificate.js';
+import { KeySealer } from '../storage/key-sealing.js';
 import { createPostgresStorage } from '../storage/postgres-storage.js';
 import { createSqliteStorage } from '../storage/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
@@ -146,6 +147,7 @@ export function createAuthorizationServer(
     configured: config.signingKeys,
     alg: config.signingAlg,
     maxTokenTtl,
+    sealer: new KeySealer(config.storage.encryptionSecrets),
   });
   const mtlsAvailable = config.listeners.mtls !== undefined || config.mtls.forwarded !== undefined;
   const clients = new ClientRegistry(config.clients, storage, {

@@ -345,6 +345,14 @@ export class SqlStorage implements Storage {
     await this.driver.query('DELETE FROM kb_signing_keys WHERE kid = ?', [kid]);
   }
 
+  async updateSigningKeyMaterial(kid: string, privateJwk: string): Promise<boolean> {
+    const { rowCount } = await this.driver.query('UPDATE kb_signing_keys SET private_jwk = ? WHERE kid = ?', [
+      privateJwk,
+      kid,
+    ]);
+    return rowCount === 1;
+  }
+
   async deleteExpired(now: number): Promise<number> {
     return this.driver.transaction(async (tx) => {
       let n = 0;

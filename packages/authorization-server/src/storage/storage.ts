@@ -99,7 +99,7 @@ export interface InitialAccessTokenRecord {
 export interface SigningKeyRecord {
   kid: string;
   alg: string;
-  /** The private key as a JWK (JSON text), possibly sealed with the storage secret. */
+  /** The private key as a JWK (JSON text), or sealed with storage.encryption_secrets (key-sealing.ts). */
   privateJwk: string;
   createdAt: number;
   retiredAt?: number | undefined;
@@ -160,6 +160,8 @@ export interface Storage {
   /** Retires every current key except `keepKid`. */
   retireSigningKeys(keepKid: string, at: number): Promise<void>;
   deleteSigningKey(kid: string): Promise<void>;
+  /** Replaces the stored private key of `kid` (sealed again under a newer secret); false when absent. */
+  updateSigningKeyMaterial(kid: string, privateJwk: string): Promise<boolean>;
 
   /** Deletes what expired before `now` (minus a grace period the caller chooses). */
   deleteExpired(now: number): Promise<number>;

@@ -5,6 +5,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { type JwsAlgorithm, jwkThumbprint, type PublicJwk } from '@keybound/core';
 import type { SigningKeyConfig } from '../config/server-config.js';
+import type { KeySealer } from '../storage/key-sealing.js';
 import type { Storage } from '../storage/storage.js';
 import type { JwtSigningKey } from './sign-jwt.js';
 
@@ -63,6 +64,8 @@ export interface SigningKeysOptions {
   maxTokenTtl: number;
   /** How often managed keys are reloaded from storage (seconds). */
   reloadSeconds?: number;
+  /** Seals managed private keys before they are stored (storage.encryption_secrets). */
+  sealer: KeySealer;
 }
 
 export class SigningKeys {
@@ -95,24 +98,38 @@ export class SigningKeys {
       this.#loadedAt = now;
       return;
     }
-    let records = await this.#options.storage.listSigningKeys();
+    const { storage, sealer } = this.#options;
+    let records = await storage.listSigningKeys();
     if (!records.some((r) => r.retiredAt === undefined)) {
-      const created = await toSigningKey(generate(this.#options.alg), this.#options.alg, now, undefined);
-      await this.#options.storage.insertSigningKey({
-        kid: created.kid,
-        alg: created.alg,
-        privateJwk: JSON.stringify(created.privateKey.export({ format: 'jwk' })),
-        createdAt: now,
-      });
-      records = await this.#options.storage.listSigningKeys();
+      await this.#insertNew(now);
+      records = await storage.listSigningKeys();
     }
     const keys: SigningKey[] = [];
     for (const r of records) {
-      const pk = createPrivateKey({ key: JSON.parse(r.privateJwk), format: 'jwk' });
+      // a key that does not open stops the load (and the start): never sign with a guess
+      const privateJwk = sealer.open(r.privateJwk, r.kid);
+      const pk = createPrivateKey({ key: JSON.parse(privateJwk), format: 'jwk' });
       keys.push(await toSigningKey(pk, r.alg as JwsAlgorithm, r.createdAt, r.retiredAt, r.kid));
+      if (sealer.needsResealing(r.privateJwk)) {
+        await storage.updateSigningKeyMaterial(r.kid, sealer.seal(privateJwk, r.kid));
+      }
     }
     this.#set(keys);
     this.#loadedAt = now;
+  }
+
+  /** Generates a key and stores it (sealed when sealing is configured). */
+  async #insertNew(now: number): Promise<SigningKey> {
+    const { alg, storage, sealer } = this.#options;
+    const created = await toSigningKey(generate(alg), alg, now, undefined);
+    const privateJwk = JSON.stringify(created.privateKey.export({ format: 'jwk' }));
+    await storage.insertSigningKey({
+      kid: created.kid,
+      alg: created.alg,
+      privateJwk: sealer.seal(privateJwk, created.kid),
+      createdAt: now,
+    });
+    return created;
   }
 
   #set(keys: SigningKey[]): void {
@@ -180,14 +197,8 @@ export class SigningKeys {
    */
   async rotate(now: number): Promise<SigningKey> {
     if (!this.managed) throw new Error('signing keys come from the configuration: rotate them there');
-    const created = await toSigningKey(generate(this.#options.alg), this.#options.alg, now, undefined);
+    const created = await this.#insertNew(now);
     const storage = this.#options.storage;
-    await storage.insertSigningKey({
-      kid: created.kid,
-      alg: created.alg,
-      privateJwk: JSON.stringify(created.privateKey.export({ format: 'jwk' })),
-      createdAt: now,
-    });
     await storage.retireSigningKeys(created.kid, now);
     for (const k of await storage.listSigningKeys()) {
       if (k.retiredAt !== undefined && k.retiredAt + this.#options.maxTokenTtl <= now)

@@ -202,6 +202,19 @@ export function storageContract(open: () => Promise<Storage>, openSecond: () => 
     expect((await s.listSigningKeys()).map((k) => k.kid)).toEqual(['k2']);
   });
 
+  it('replaces the stored material of one signing key only, and says when the key is absent', async () => {
+    const s = await open();
+    await s.insertSigningKey({ kid: 'm1', alg: 'ES256', privateJwk: '{"a":1}', createdAt: 1 });
+    await s.insertSigningKey({ kid: 'm2', alg: 'ES256', privateJwk: '{"b":2}', createdAt: 2, retiredAt: 5 });
+    expect(await s.updateSigningKeyMaterial('m1', 'kbseal1.x.y.z')).toBe(true);
+    expect(await s.updateSigningKeyMaterial('absent', 'kbseal1.x.y.z')).toBe(false);
+    const mine = (await s.listSigningKeys()).filter((k) => k.kid === 'm1' || k.kid === 'm2');
+    expect(mine.map((k) => [k.kid, k.privateJwk, k.createdAt, k.retiredAt])).toEqual([
+      ['m1', 'kbseal1.x.y.z', 1, undefined],
+      ['m2', '{"b":2}', 2, 5],
+    ]);
+  });
+
   it('deletes what expired and keeps the rest', async () => {
     const s = await open();
     const live = refresh('g3', { expiresAt: 10_000 });

@@ -281,7 +281,10 @@ export function readServeConfig(
   return { config, issues };
 }
 
-/** --database wins; otherwise the section's storage, with a relative SQLite path resolved; default SQLite in data_dir. */
+/**
+ * --database wins (keeping the section's encryption_secrets, and pool_size when it was PostgreSQL);
+ * otherwise the section's storage, with a relative SQLite path resolved; default SQLite in data_dir.
+ */
 function applyStorage(as: Record<string, unknown>, ctx: ReadServeConfigContext, dataDir: string): void {
   if (ctx.flags.database !== undefined) {
     const previous = as.storage as Record<string, unknown> | undefined;
@@ -290,6 +293,9 @@ function applyStorage(as: Record<string, unknown>, ctx: ReadServeConfigContext, 
       url: ctx.flags.database,
       ...(previous?.type === 'postgres' && previous.pool_size !== undefined
         ? { pool_size: previous.pool_size }
+        : {}),
+      ...(previous?.encryption_secrets !== undefined
+        ? { encryption_secrets: previous.encryption_secrets }
         : {}),
     };
     return;
