@@ -73,7 +73,15 @@ export class IntrospectionClient {
         received: String(r.iss).slice(0, 200),
       });
     }
-    if (r.aud !== undefined) {
+    if (r.aud === undefined) {
+      if (intro.requireAudience !== false) {
+        throw new KeyboundError(
+          'audience_mismatch',
+          'the introspection response has no aud (set introspection.requireAudience: false only for an authorization server that never sends one)',
+          { expected: this.#audience.join(' ') },
+        );
+      }
+    } else {
       const auds = Array.isArray(r.aud) ? r.aud : [r.aud];
       if (!auds.some((a) => typeof a === 'string' && this.#audience.includes(a))) {
         throw new KeyboundError(

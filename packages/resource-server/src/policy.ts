@@ -71,6 +71,12 @@ export interface IntrospectionPolicy {
   clientSecret?: string;
   /** Cache an active result at most this long (default: until the token's exp). */
   cacheMaxSeconds?: number;
+  /**
+   * Refuse an active response without `aud` (default true). RFC 7662 makes `aud` optional; without
+   * it a token the authorization server issued for another API would pass here. Set false only for
+   * an authorization server that never returns `aud` and answers only for tokens meant for this API.
+   */
+  requireAudience?: boolean;
 }
 
 export interface IssuerPolicy {
@@ -524,6 +530,7 @@ function issuer(c: Checker, p: string, x: Json): IssuerPolicy | undefined {
       'clientId',
       'clientSecret',
       'cacheMaxSeconds',
+      'requireAudience',
     ]);
     if (i !== undefined) {
       const intro: IntrospectionPolicy = {
@@ -534,6 +541,9 @@ function issuer(c: Checker, p: string, x: Json): IssuerPolicy | undefined {
         intro.clientSecret = c.string(`${p}.introspection.clientSecret`, i.clientSecret);
       if (i.cacheMaxSeconds !== undefined) {
         intro.cacheMaxSeconds = c.number(`${p}.introspection.cacheMaxSeconds`, i.cacheMaxSeconds, 0, 86_400);
+      }
+      if (i.requireAudience !== undefined) {
+        intro.requireAudience = c.boolean(`${p}.introspection.requireAudience`, i.requireAudience);
       }
       iss.introspection = intro;
     }

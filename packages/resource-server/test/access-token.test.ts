@@ -161,7 +161,7 @@ describe('opaque tokens through RFC 7662 introspection', () => {
 
   it('authenticates with client_secret_basic, form-encoding the id and secret (RFC 6749 §2.3.1)', async () => {
     const t = opaque();
-    issuer.introspection.set(t, { active: true, exp: Math.floor(Date.now() / 1000) + 60 });
+    issuer.introspection.set(t, { active: true, aud: RESOURCE, exp: Math.floor(Date.now() / 1000) + 60 });
     expect(codeOf(await bearer(server(), t))).toBe('allow');
     const decoded = Buffer.from(
       issuer.lastIntrospectionAuthorization!.slice('Basic '.length),
@@ -174,6 +174,7 @@ describe('opaque tokens through RFC 7662 introspection', () => {
     const t = opaque();
     issuer.introspection.set(t, {
       active: true,
+      aud: RESOURCE,
       exp: Math.floor(Date.now() / 1000) + 60,
       scope: 'a b',
       client_id: 'cid',
@@ -185,7 +186,12 @@ describe('opaque tokens through RFC 7662 introspection', () => {
 
   it('asks once for concurrent first uses of the same token and caches until exp', async () => {
     const t = opaque();
-    issuer.introspection.set(t, { active: true, exp: Math.floor(Date.now() / 1000) + 60, scope: 'a' });
+    issuer.introspection.set(t, {
+      active: true,
+      aud: RESOURCE,
+      exp: Math.floor(Date.now() / 1000) + 60,
+      scope: 'a',
+    });
     const rs = server();
     const before = issuer.hits.introspection;
     const decisions = await Promise.all(Array.from({ length: 10 }, () => bearer(rs, t)));
@@ -197,7 +203,7 @@ describe('opaque tokens through RFC 7662 introspection', () => {
   it('does not cache past introspection.cacheMaxSeconds', async () => {
     let now = Math.floor(Date.now() / 1000);
     const t = opaque();
-    issuer.introspection.set(t, { active: true, exp: now + 3600 });
+    issuer.introspection.set(t, { active: true, aud: [RESOURCE], exp: now + 3600 });
     const rs = createResourceServer({
       policy: {
         resource: RESOURCE,
@@ -229,20 +235,50 @@ describe('opaque tokens through RFC 7662 introspection', () => {
   it.each([
     ['inactive', { active: false }, 'token_inactive'],
     ['active as a string', { active: 'true' }, 'token_inactive'],
-    ['expired', { active: true, exp: 1000 }, 'token_expired'],
+    ['expired', { active: true, aud: RESOURCE, exp: 1000 }, 'token_expired'],
     ['from another issuer', { active: true, iss: 'https://other.example' }, 'issuer_unknown'],
     ['for another audience', { active: true, aud: ['https://other.example'] }, 'audience_mismatch'],
-    ['with cnf that is not an object', { active: true, cnf: 'jkt' }, 'token_invalid'],
-    ['with an empty cnf.jkt', { active: true, cnf: { jkt: '' } }, 'token_invalid'],
+    ['without aud (requireAudience is on by default)', { active: true }, 'audience_mismatch'],
+    ['with an aud that is not a string', { active: true, aud: [42] }, 'audience_mismatch'],
+    ['with cnf that is not an object', { active: true, aud: RESOURCE, cnf: 'jkt' }, 'token_invalid'],
+    ['with an empty cnf.jkt', { active: true, aud: RESOURCE, cnf: { jkt: '' } }, 'token_invalid'],
   ])('refuses a token introspected as %s', async (_label, response, code) => {
     const t = opaque();
     issuer.introspection.set(t, response);
     expect(codeOf(await bearer(server(), t))).toBe(code);
   });
 
+  it('accepts a response without aud only when the issuer is configured with requireAudience: false', async () => {
+    const t = opaque();
+    issuer.introspection.set(t, { active: true, exp: Math.floor(Date.now() / 1000) + 60 });
+    const rs = createResourceServer({
+      policy: {
+        resource: RESOURCE,
+        publicOrigins: [RESOURCE],
+        issuers: [
+          {
+            issuer: issuer.issuer,
+            introspection: {
+              endpoint: issuer.introspectionEndpoint,
+              clientId: issuer.clientId,
+              requireAudience: false,
+            },
+          },
+        ],
+        defaults: { require: 'none' },
+      },
+      introspectionSecret: () => issuer.clientSecret,
+    });
+    expect(codeOf(await bearer(rs, t))).toBe('allow');
+    // an aud that names another resource is still refused
+    const other = opaque();
+    issuer.introspection.set(other, { active: true, aud: 'https://other.example' });
+    expect(codeOf(await bearer(rs, other))).toBe('audience_mismatch');
+  });
+
   it('refuses with introspection_unavailable when the endpoint fails, hangs up, sends garbage or refuses our credentials', async () => {
     const t = opaque();
-    issuer.introspection.set(t, { active: true });
+    issuer.introspection.set(t, { active: true, aud: RESOURCE });
     for (const mode of ['error', 'hangup', 'garbage'] as const) {
       issuer.mode = mode;
       const d = await bearer(server(), t);

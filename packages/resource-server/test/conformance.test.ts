@@ -163,6 +163,7 @@ beforeAll(async () => {
     active: true,
     iss: issuer.issuer,
     client_id: 'rfc-client',
+    aud: 'https://resource.example.org', // the rfc profile's resource (the RFC's example omits aud)
     exp: rfc.jwt_access_token_fig8.claims.exp,
     cnf: { jkt: rfc.jkt },
   });
@@ -1148,7 +1149,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
 
   it('caches a verified token: a repeat client costs no second introspection', async () => {
     const opaque = `opaque-${crypto.randomUUID()}`;
-    issuer.introspection.set(opaque, { active: true, exp: now() + 60, cnf: { jkt: alice.jkt } });
+    issuer.introspection.set(opaque, { active: true, aud: ORIGIN, exp: now() + 60, cnf: { jkt: alice.jkt } });
     const before = issuer.hits.introspection;
     for (let i = 0; i < 3; i++) {
       const res = await send(profiles.main.server.url, '/items', {
