@@ -88,6 +88,38 @@ describe('keybound inspect: DPoP proofs', () => {
     );
   });
 
+  it('checks iat against the window the server uses, given with --max-age and --skew', async () => {
+    const at = (offset: number, ...window: string[]) =>
+      cli([
+        'inspect',
+        fig2.proof,
+        '--htm',
+        'POST',
+        '--htu',
+        fig2.htu,
+        '--now',
+        String(fig2.iat + offset),
+        ...window,
+      ]);
+    // 300 s + 0 s skew: 300 s old passes, 301 s fails; 1 s ahead fails
+    expect((await at(300, '--max-age', '300', '--skew', '0')).code).toBe(0);
+    const old = await at(301, '--max-age', '300', '--skew', '0');
+    expect(json(old)).toMatchObject({ code: 'iat_too_old', expected: '<= 300 s old' });
+    expect(json(await at(-1, '--max-age', '300', '--skew', '0'))).toMatchObject({ code: 'iat_in_future' });
+    // a tighter window than the default refuses what the default accepts
+    expect((await at(30)).code).toBe(0);
+    expect(json(await at(30, '--max-age', '10', '--skew', '2'))).toMatchObject({ code: 'iat_too_old' });
+  });
+
+  it.each([['-1'], ['1.5'], ['ten'], ['1234567'], ['']])(
+    'refuses --max-age %j as a usage error',
+    async (value) => {
+      const r = await cli(['inspect', fig2.proof, `--max-age=${value}`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--max-age must be whole seconds/);
+    },
+  );
+
   it('rejects the RFC proof on the system clock (years old) with iat_too_old', async () => {
     await expectInvalid([fig2.proof, '--htm', 'POST', '--htu', fig2.htu], 'iat_too_old');
   });

@@ -1,7 +1,9 @@
 // keybound inspect JWT: decodes a DPoP proof or a JWT access token, verifies what it can and
 // prints JSON. Exit 0 valid, 1 invalid, 2 usage error.
 import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_DPOP_ALGORITHMS,
+  DEFAULT_MAX_AGE_SECONDS,
   isSupportedAlgorithm,
   type JwsAlgorithm,
   KeyboundError,
@@ -25,6 +27,12 @@ function parseNow(value: string | undefined): number {
   return Number(value);
 }
 
+function parseSeconds(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(value)) throw new UsageError(`${option} must be whole seconds, 0 to 999999`);
+  return Number(value);
+}
+
 function parseAlgorithms(value: string | undefined): readonly JwsAlgorithm[] | undefined {
   if (value === undefined) return undefined;
   const list = value.split(/[\s,]+/).filter((a) => a.length > 0);
@@ -38,7 +46,8 @@ function parseAlgorithms(value: string | undefined): readonly JwsAlgorithm[] | u
 export const run = defineCommand(
   {
     name: 'inspect',
-    synopsis: 'JWT [--htm METHOD --htu URL --access-token T] [--now EPOCH_SECONDS] [--jwks FILE|URL]',
+    synopsis:
+      'JWT [--htm METHOD --htu URL --access-token T] [--now EPOCH_SECONDS] [--max-age S] [--skew S] [--jwks FILE|URL]',
     description:
       'Decodes a DPoP proof (typ dpop+jwt) or a JWT access token, verifies what it can and prints JSON:\n' +
       '{"kind":"dpop_proof","valid":true,"jkt":…,"header":…,"claims":…,"checked":[…],"unchecked":{…}}\n' +
@@ -63,6 +72,16 @@ export const run = defineCommand(
         valueName: 'EPOCH_SECONDS',
         description: 'the time to check iat, exp and nbf against (default now)',
       },
+      'max-age': {
+        type: 'string',
+        valueName: 'S',
+        description: `proof: how old iat may be, as the server is configured (default ${DEFAULT_MAX_AGE_SECONDS})`,
+      },
+      skew: {
+        type: 'string',
+        valueName: 'S',
+        description: `proof: clock skew allowed either side of the window (default ${DEFAULT_CLOCK_SKEW_SECONDS})`,
+      },
       jwks: {
         type: 'string',
         valueName: 'FILE|URL',
@@ -84,6 +103,8 @@ export const run = defineCommand(
     if (stringOption(values, 'access-token') === '') throw new UsageError('--access-token must not be empty');
     const now = parseNow(stringOption(values, 'now'));
     const algorithms = parseAlgorithms(stringOption(values, 'algs'));
+    const maxAgeSeconds = parseSeconds(stringOption(values, 'max-age'), '--max-age');
+    const clockSkewSeconds = parseSeconds(stringOption(values, 'skew'), '--skew');
     const jwksSource = stringOption(values, 'jwks');
     const given = await valuesFromStdin(io, {
       JWT: positionals[0],
@@ -102,7 +123,15 @@ export const run = defineCommand(
           : 'the JWT is not a compact JWS (three base64url parts, JSON object header and payload)';
       result = invalidFrom('unknown', new KeyboundError('token_malformed', detail));
     } else if (looksLikeProof(decoded)) {
-      result = await inspectProof(jwt, decoded, { htm, htu, accessToken, now, algorithms });
+      result = await inspectProof(jwt, decoded, {
+        htm,
+        htu,
+        accessToken,
+        now,
+        algorithms,
+        maxAgeSeconds,
+        clockSkewSeconds,
+      });
     } else {
       result = await inspectAccessToken(jwt, decoded, { now, jwks });
     }

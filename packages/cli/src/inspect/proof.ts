@@ -22,6 +22,9 @@ export interface ProofInspectOptions {
   now: number;
   /** Accepted algorithms (default: core's DEFAULT_DPOP_ALGORITHMS). */
   algorithms?: readonly JwsAlgorithm[];
+  /** The iat window the server uses (default: core's). */
+  maxAgeSeconds?: number | undefined;
+  clockSkewSeconds?: number | undefined;
 }
 
 // Stand-ins for a missing htm/htu claim: they never equal a real claim, so the check still fails.
@@ -43,6 +46,8 @@ export async function inspectProof(
       accessToken: o.accessToken,
       now: o.now,
       algorithms: o.algorithms,
+      maxAgeSeconds: o.maxAgeSeconds,
+      clockSkewSeconds: o.clockSkewSeconds,
     });
     const checked = ['typ', 'alg', 'jwk', 'signature'];
     const unchecked: Record<string, string> = {};
