@@ -108,6 +108,11 @@ export const ERROR_CODES = {
       'no persistent key storage (IndexedDB missing or failing) and no explicit in-memory fallback was chosen',
     ),
   ),
+  stored_key_mismatch: client(
+    request(
+      'the key stored under this id has another algorithm than the one asked for (pass replace to replace it)',
+    ),
+  ),
   server_unreachable: client(unavailable('the request to a server failed before any response arrived')),
   response_malformed: client(
     unavailable('a server response is not what the protocol requires (JSON, members, types)'),
