@@ -12,7 +12,9 @@ export interface TestPki {
   ca: Pem;
   server: Pem;
   client: Pem;
-  /** Same subject as `client`, issued by a CA the server does not trust. */
+  /** A CA the server configuration never names. */
+  rogueCa: Pem;
+  /** Same subject as `client`, issued by `rogueCa`, which the server does not trust. */
   rogue: Pem;
   selfSigned: Pem;
   otherSelfSigned: Pem;
@@ -37,6 +39,7 @@ export function generatePki(): TestPki {
     ca,
     server: pki.server('server', { issuer: ca, altNames: 'IP:127.0.0.1,DNS:localhost' }),
     client: pki.client('client', { subject: CLIENT_SUBJECT, issuer: ca, altNames }),
+    rogueCa,
     rogue: pki.client('rogue', { subject: CLIENT_SUBJECT, issuer: rogueCa, altNames }),
     intermediate,
     chained: pki.client('chained', { subject: '/C=US/O=Acme Corp/CN=client-two', issuer: intermediate }),

@@ -114,8 +114,47 @@ describe('parseServerConfig', () => {
     expect(issues[0]).toMatch(/^clients\[0\]: mutual TLS is not available/);
   });
 
+  it('refuses to start with tls_client_auth clients when no CA is configured to verify them', () => {
+    const client = {
+      client_id: 'm',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=m',
+      grant_types: ['client_credentials'],
+    };
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const tls = { key: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n', cert: pem };
+    const listeners = { mtls: { port: 0, tls } };
+    const forwarded = { format: 'rfc9440', trusted_proxies: ['10.0.0.1'] };
+    const noAnchor =
+      'clients[0].token_endpoint_auth_method: tls_client_auth needs trust anchors: configure mtls.ca (or listeners.mtls.tls.ca) with the CAs that issue client certificates';
+    expect(issuesOf({ listeners, clients: [client] })).toEqual([noAnchor]);
+    expect(issuesOf({ mtls: { forwarded }, clients: [client] })).toEqual([noAnchor]);
+    expect(issuesOf({ listeners, mtls: { ca: [pem] }, clients: [client] })).toEqual([]);
+    expect(
+      issuesOf({ listeners: { mtls: { port: 0, tls: { ...tls, ca: [pem] } } }, clients: [client] }),
+    ).toEqual([]);
+    // the proxy verifies the chain against its own CAs
+    expect(
+      issuesOf({ mtls: { forwarded: { ...forwarded, verified_by_proxy: true } }, clients: [client] }),
+    ).toEqual([]);
+    // self-signed certificates need no CA
+    expect(
+      issuesOf({
+        listeners,
+        clients: [
+          {
+            client_id: 's',
+            token_endpoint_auth_method: 'self_signed_tls_client_auth',
+            jwks_uri: 'https://s.example/jwks',
+            grant_types: ['client_credentials'],
+          },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
   it('checks tls_client_auth subjects and SAN fields', () => {
-    const mtls = { forwarded: { format: 'rfc9440', trusted_proxies: ['10.0.0.1'] } };
+    const mtls = { forwarded: { format: 'rfc9440', trusted_proxies: ['10.0.0.1'], verified_by_proxy: true } };
     expect(
       issuesOf({
         mtls,

@@ -185,7 +185,7 @@ describe('mutual TLS (RFC 8705) over a real TLS listener', () => {
       pki.rogue,
     );
     expect(res.status).toBe(401);
-    expect(res.json.error_description).toMatch(/trusted CA/);
+    expect(res.json.error).toBe('invalid_client');
   });
 
   it('refuses tls_client_auth without a certificate, and on the plain listener', async () => {
@@ -319,6 +319,56 @@ describe('mutual TLS (RFC 8705) over a real TLS listener', () => {
       token_type: 'Bearer',
       cnf: { 'x5t#S256': thumbprint(pki.client.cert) },
     });
+  });
+});
+
+describe('tls_client_auth trusts only the configured CAs (RFC 8705 §2.1)', () => {
+  // mtls.ca is the documented place for trust anchors; listeners.mtls.tls.ca is left out, so the
+  // TLS layer would otherwise verify against Node's default store (public roots, NODE_EXTRA_CA_CERTS)
+  const anchoredByMtlsCa = () => {
+    const c = config({ mtls: { ca: [pki.ca.cert] } });
+    c.listeners.mtls.tls = { key: pki.server.key, cert: pki.server.cert } as typeof c.listeners.mtls.tls;
+    return c;
+  };
+  const body = (clientId: string) => ({ grant_type: 'client_credentials', client_id: clientId });
+
+  it('authenticates a listener certificate issued by a CA named only in mtls.ca', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const res = await mtlsPost(urls.mtls!.token, body('mtls-dn'), pki.client);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.json.access_token as string).cnf).toEqual({
+      'x5t#S256': thumbprint(pki.client.cert),
+    });
+  });
+
+  it('refuses a same-subject certificate from a CA that is not configured, even when the client sends that CA along', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const alone = await mtlsPost(urls.mtls!.token, body('mtls-dn'), pki.rogue);
+    expect(alone.status).toBe(401);
+    expect(alone.json.error).toBe('invalid_client');
+    const withRoot = await mtlsPost(urls.mtls!.token, body('mtls-dn'), {
+      key: pki.rogue.key,
+      cert: pki.rogue.cert + pki.rogueCa.cert,
+    });
+    expect(withRoot.status).toBe(401);
+    expect(withRoot.json.error).toBe('invalid_client');
+  });
+
+  it('follows an intermediate the client sends in the TLS handshake up to a configured CA', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const alone = await mtlsPost(urls.mtls!.token, body('mtls-wrong-dn'), pki.chained);
+    expect(alone.status).toBe(401);
+    const withChain = await mtlsPost(urls.mtls!.token, body('mtls-wrong-dn'), {
+      key: pki.chained.key,
+      cert: pki.chained.cert + pki.intermediate.cert,
+    });
+    expect(withChain.status).toBe(200);
+  });
+
+  it('still accepts self_signed_tls_client_auth certificates, which chain to no CA', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const res = await mtlsPost(urls.mtls!.token, body('self-signed'), pki.selfSigned);
+    expect(res.status).toBe(200);
   });
 });
 

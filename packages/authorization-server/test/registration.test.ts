@@ -123,6 +123,23 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(chosenId.json.error_description).toMatch(/client_id/);
   });
 
+  it('refuses a tls_client_auth client when the server has no CA to verify its certificates', async () => {
+    const { urls } = await start(
+      baseConfig({
+        registration: { enabled: true, initial_access_tokens: [IAT] },
+        mtls: { forwarded: { format: 'rfc9440', trusted_proxies: ['10.0.0.1'] } },
+      }),
+    );
+    const res = await register(urls.registration!, {
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=robot,O=Example',
+      grant_types: ['client_credentials'],
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe('invalid_client_metadata');
+    expect(res.json.error_description).toMatch(/^token_endpoint_auth_method: .*mtls\.ca/);
+  });
+
   it('refuses private keys in a registered JWKS', async () => {
     const { urls } = await start(config());
     const res = await register(urls.registration!, {

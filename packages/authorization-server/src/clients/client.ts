@@ -92,6 +92,11 @@ export interface ClientValidationContext {
   resources: readonly string[];
   /** Whether an mTLS listener or forwarded certificates are configured. */
   mtlsAvailable: boolean;
+  /**
+   * Whether tls_client_auth certificates can be verified: CAs are configured (mtls.ca,
+   * listeners.mtls.tls.ca) or the proxy verifies forwarded ones (mtls.forwarded.verified_by_proxy).
+   */
+  tlsTrustAnchors: boolean;
 }
 
 /**
@@ -280,6 +285,12 @@ export function readClientMetadata(
     issues.add(
       r.path || '(client)',
       'mutual TLS is not available: configure listeners.mtls or mtls.forwarded for certificate-bound tokens and tls client authentication',
+    );
+  }
+  if (authMethod === 'tls_client_auth' && ctx.mtlsAvailable && !ctx.tlsTrustAnchors) {
+    issues.add(
+      r.at('token_endpoint_auth_method'),
+      'tls_client_auth needs trust anchors: configure mtls.ca (or listeners.mtls.tls.ca) with the CAs that issue client certificates',
     );
   }
   const requireDpopNonce = r.boolean('require_dpop_nonce', false);

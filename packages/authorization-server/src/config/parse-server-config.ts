@@ -10,6 +10,7 @@ import {
   SUPPORTED_ALGORITHMS,
 } from '@keybound/core';
 import { type ClientConfig, readClientMetadata } from '../clients/client.js';
+import { hasTlsTrustAnchors } from '../mtls/peer-certificate.js';
 import { hashPassword, isPasswordHash } from '../users/password.js';
 import { ConfigError, describe, Issues, ObjectReader, type SecretResolver } from './config-reader.js';
 import {
@@ -282,9 +283,16 @@ export function parseServerConfig(value: unknown, options: ParseServerConfigOpti
   const ca = pemList(mtlsReader, 'ca') ?? [];
   mtlsReader.done();
   const mtlsAvailable = mtls !== undefined || forwarded !== undefined;
+  const tlsTrustAnchors = hasTlsTrustAnchors({ mtls: { ca, forwarded }, listeners: { mtls } });
 
   const clients: ClientConfig[] = list(root, 'clients', (r) =>
-    readClientMetadata(r, { mode: 'config', scopes, resources: identifiers, mtlsAvailable }),
+    readClientMetadata(r, {
+      mode: 'config',
+      scopes,
+      resources: identifiers,
+      mtlsAvailable,
+      tlsTrustAnchors,
+    }),
   );
   const seen = new Set<string>();
   clients.forEach((c, i) => {

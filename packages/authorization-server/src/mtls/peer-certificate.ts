@@ -1,10 +1,13 @@
 // The client certificate of a request: from the TLS connection of the mTLS listener, or forwarded
 // by a trusted TLS-terminating proxy (core parseForwardedClientCert). A certificate header from any
-// other peer is refused (cert_spoofed), never ignored.
+// other peer is refused (cert_spoofed), never ignored. Whether a certificate is trusted for
+// tls_client_auth is decided here, for both sources alike, against the configured CAs only (mtls.ca
+// and listeners.mtls.tls.ca, RFC 8705 §2.1): never against Node's default store (public roots,
+// NODE_EXTRA_CA_CERTS), so the TLS layer's own verdict (socket.authorized) is not used.
 
 import { X509Certificate } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { certificateThumbprint, KeyboundError, parseForwardedClientCert } from '@keybound/core';
 import type { ServerConfig } from '../config/server-config.js';
 import { OAuthError } from '../http/oauth-error.js';
@@ -18,6 +21,21 @@ export interface PeerCertificate {
   /** The chain was verified up to a configured CA (what tls_client_auth needs). */
   trusted: boolean;
   source: 'tls' | 'forwarded';
+}
+
+type TrustSettings = {
+  listeners: { mtls?: { tls: { ca?: string[] | undefined } } | undefined };
+  mtls: { ca: string[]; forwarded?: { verifiedByProxy: boolean } | undefined };
+};
+
+/** The PEM texts of the trust anchors for tls_client_auth: mtls.ca plus listeners.mtls.tls.ca. */
+export function trustAnchorPems(config: TrustSettings): string[] {
+  return [...config.mtls.ca, ...(config.listeners.mtls?.tls.ca ?? [])];
+}
+
+/** Whether tls_client_auth certificates can be verified at all (CAs configured, or the proxy verifies). */
+export function hasTlsTrustAnchors(config: TrustSettings): boolean {
+  return trustAnchorPems(config).length > 0 || config.mtls.forwarded?.verifiedByProxy === true;
 }
 
 export function trustedProxyList(config: ServerConfig): BlockList | undefined {
@@ -71,6 +89,19 @@ export function chainIsTrusted(
   return false;
 }
 
+/** The certificates above the leaf in a TLS peer's chain (what it sent, as OpenSSL linked them). */
+function presentedChain(peer: DetailedPeerCertificate): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>([peer.fingerprint256]);
+  let next: DetailedPeerCertificate | undefined = peer.issuerCertificate;
+  while (next?.raw && next.raw.length > 0 && !seen.has(next.fingerprint256) && out.length < 10) {
+    seen.add(next.fingerprint256);
+    out.push(new X509Certificate(next.raw));
+    next = next.issuerCertificate;
+  }
+  return out;
+}
+
 export class CertificateSource {
   readonly #config: ServerConfig;
   readonly #proxies: BlockList | undefined;
@@ -79,8 +110,7 @@ export class CertificateSource {
   constructor(config: ServerConfig) {
     this.#config = config;
     this.#proxies = trustedProxyList(config);
-    const pems = [...config.mtls.ca, ...(config.listeners.mtls?.tls.ca ?? [])];
-    this.#cas = pems.flatMap(
+    this.#cas = trustAnchorPems(config).flatMap(
       (pem) =>
         pem
           .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
@@ -102,11 +132,13 @@ export class CertificateSource {
       const peer = socket.getPeerCertificate(true);
       if (peer?.raw && peer.raw.length > 0) {
         const x509 = new X509Certificate(peer.raw);
+        // the listener requests a certificate without rejecting any (self_signed_tls_client_auth
+        // needs unanchored ones): the chain the client sent is verified here, like a forwarded one
         return {
           der: peer.raw,
           x509,
           x5t: await certificateThumbprint(peer.raw),
-          trusted: socket.authorized,
+          trusted: chainIsTrusted(x509, presentedChain(peer), this.#cas, ctx.now * 1000),
           source: 'tls',
         };
       }

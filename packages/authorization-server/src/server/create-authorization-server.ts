@@ -23,7 +23,7 @@ import { parEndpoint } from '../endpoints/par.js';
 import { registrationEndpoint } from '../endpoints/registration.js';
 import { revocationEndpoint } from '../endpoints/revocation.js';
 import { tokenEndpoint } from '../endpoints/token.js';
-import { CertificateSource } from '../mtls/peer-certificate.js';
+import { CertificateSource, hasTlsTrustAnchors } from '../mtls/peer-certificate.js';
 import { KeySealer } from '../storage/key-sealing.js';
 import { createPostgresStorage } from '../storage/postgres-storage.js';
 import { createSqliteStorage } from '../storage/sqlite-storage.js';
@@ -61,7 +61,10 @@ export interface AuthorizationServerDeps {
 export interface AuthorizationServer {
   /** Handles requests to the main listener (needs a configured issuer unless listen() was called). */
   readonly handler: RequestListener;
-  /** Handles requests to the mTLS listener (its TLS socket must request client certificates). */
+  /**
+   * Handles requests to the mTLS listener (its TLS socket must request client certificates; it may
+   * leave them unverified: tls_client_auth chains are checked against the configured CAs here).
+   */
   readonly mtlsHandler: RequestListener;
   /** Migrates storage and loads keys; listen() calls it. */
   ready(): Promise<void>;
@@ -154,6 +157,7 @@ export function createAuthorizationServer(
     scopes: config.scopes,
     resources: config.resources.map((r) => r.identifier),
     mtlsAvailable,
+    tlsTrustAnchors: hasTlsTrustAnchors(config),
   });
 
   let issuer = config.issuer ?? config.listeners.http.publicUrl;
@@ -294,6 +298,9 @@ export function createAuthorizationServer(
       issuer ??= listening.http;
       const m = config.listeners.mtls;
       if (m) {
+        // requests a certificate and rejects none: `ca` is only the list of acceptable CAs the
+        // listener advertises; trust for tls_client_auth is decided by CertificateSource against
+        // mtls.ca and listeners.mtls.tls.ca, never by Node's default store (socket.authorized)
         const server = createHttpsServer(
           { key: m.tls.key, cert: m.tls.cert, ca: m.tls.ca, requestCert: true, rejectUnauthorized: false },
           mtlsHandler,
