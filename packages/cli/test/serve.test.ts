@@ -276,6 +276,49 @@ describe('keybound serve (in-process)', () => {
     expect((await client.fetch(serve.urls.api)).status).toBe(200);
   });
 
+  it('keeps the nonces of the authorization server and of the API apart on their shared origin (no refusal per switch)', async () => {
+    const dir = newDir();
+    dir.write(
+      'keybound.config.yaml',
+      [
+        'authorization_server:',
+        '  dpop: { nonce: { required: true, secrets: [env:AS_NONCE] } }',
+        'api:',
+        '  nonce_secrets: [env:API_NONCE]',
+        '  policy:',
+        '    routes: [{ path: /api/hello, nonce: true }]',
+      ].join('\n'),
+    );
+    const env = {
+      AS_NONCE: 'an-as-nonce-secret-of-32-bytes-or-more',
+      API_NONCE: 'an-api-nonce-secret-of-32-bytes-or-more',
+    };
+    const { serve } = await start(dir.dir, { env });
+    const demo = serve.demo!;
+    const refusals: string[] = [];
+    const counting = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (response.status === 400 || response.status === 401)
+        refusals.push(`${url.pathname} ${response.status}`);
+      return response;
+    };
+    const client = await OAuthClient.discover(serve.urls.issuer, {
+      clientId: demo.serviceClientId,
+      clientAuth: { method: 'client_secret_basic', clientSecret: demo.serviceClientSecret },
+      dpopKey: await keyFromFile(demo.keyFile),
+      protectedOrigins: [new URL(serve.urls.api).origin],
+      fetch: counting,
+    });
+    expect(new URL(serve.urls.token).origin).toBe(new URL(serve.urls.api).origin);
+    for (let i = 0; i < 3; i++) {
+      await client.clientCredentials();
+      expect((await client.fetch(serve.urls.api)).status).toBe(200);
+    }
+    // one use_dpop_nonce from each server, the first time only
+    expect(refusals).toEqual([`${new URL(serve.urls.token).pathname} 400`, '/api/hello 401']);
+  });
+
   it('serves /demo with its CSP, config.json, and a 503 saying how to build it when it is not built', async () => {
     const { serve } = await start(newDir().dir);
     const page = await fetch(serve.urls.demo);

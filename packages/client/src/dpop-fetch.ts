@@ -54,55 +54,159 @@ function isRequest(input: RequestInfo | URL): input is Request {
   return typeof input === 'object' && !(input instanceof URL) && typeof (input as Request).url === 'string';
 }
 
-function withHeaders(base: HeadersInit | undefined, extra: Record<string, string>): Headers {
-  const headers = new Headers(base);
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-  return headers;
+/** Redirect statuses fetch follows (Fetch §4.4). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Fetch's own limit. */
+const MAX_REDIRECTS = 20;
+/** Headers that describe a body: dropped when a redirect turns the request into a GET. */
+const BODY_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-length',
+];
+
+/** One request to send: a Request the caller made, or a URL with fetch options. */
+interface Outgoing {
+  url: string;
+  method: string;
+  /** The caller's Request (sent as a copy with our headers, so its body is sent as the caller made it). */
+  request?: Request;
+  /** Otherwise: the caller's options, headers and body included. */
+  init: RequestInit;
+  /** Whether the body can be sent a second time (a Request's body cannot). */
+  replayable: boolean;
+  /** The caller's redirect mode. */
+  redirect: RequestRedirect;
+}
+
+function outgoing(input: RequestInfo | URL, init: RequestInit | undefined): Outgoing {
+  if (isRequest(input)) {
+    const request = init === undefined ? input : new Request(input, init);
+    return {
+      url: request.url,
+      method: normalizeMethod(request.method),
+      request,
+      init: {},
+      replayable: request.body === null,
+      redirect: request.redirect,
+    };
+  }
+  return {
+    url: urlOf(input),
+    method: normalizeMethod(init?.method),
+    init: init ?? {},
+    replayable: isReplayableBody(init?.body),
+    redirect: init?.redirect ?? 'follow',
+  };
+}
+
+/** The options of a GET that a redirect turns a request into, or of a 307/308 repeat of a bodiless Request. */
+function initOf(req: Outgoing): RequestInit {
+  const r = req.request;
+  if (r === undefined) return req.init;
+  return {
+    method: r.method,
+    headers: r.headers,
+    signal: r.signal,
+    credentials: r.credentials,
+    cache: r.cache,
+    mode: r.mode,
+    referrerPolicy: r.referrerPolicy,
+    integrity: r.integrity,
+    keepalive: r.keepalive,
+  };
 }
 
 /**
  * Wraps fetch. For a protected origin, each attempt gets a fresh proof; a `use_dpop_nonce` refusal is
  * retried exactly once when the body can be sent again (none, string, buffer, URLSearchParams, Blob,
  * FormData), otherwise the refusal is returned as is (the nonce is learned for the next call).
+ *
+ * Redirects of protected requests are followed here, not by fetch: a proof names one URL, and fetch
+ * would carry the DPoP header (a valid, unused proof) to wherever the redirect points. Each hop is a
+ * new request through this wrapper: a fresh proof and the token only where the hop is a protected
+ * origin; the caller's Authorization and DPoP headers are dropped when the hop leaves the origin.
+ * With `redirect: 'manual'` or `'error'` the caller's choice is kept. Where the runtime hides
+ * redirects (a browser answers `redirect: 'manual'` with an opaque response), that response is
+ * returned: the page cannot see where it leads, so it is not followed.
  */
 export function createDpopFetch(options: DpopFetchOptions): FetchLike {
   const protectedOrigins = normalizeOrigins(options.origins);
   const session = options.session;
   const getAccessToken = options.getAccessToken;
   const base: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  return async (input, init) => {
-    const url = urlOf(input);
-    if (!protectedOrigins.has(new URL(url).origin)) return base(input, init);
+
+  const send = async (req: Outgoing, hops: number): Promise<Response> => {
     const supplied = getAccessToken === undefined ? undefined : await getAccessToken();
     const accessToken = typeof supplied === 'string' ? supplied : supplied?.accessToken;
     const key = typeof supplied === 'object' ? supplied.key : undefined;
-    const request = isRequest(input) ? (init === undefined ? input : new Request(input, init)) : undefined;
+    const follow = req.redirect === 'follow';
+    const redirect: RequestRedirect = follow ? 'manual' : req.redirect;
+    const dispatch = (extra: Record<string, string>): Promise<Response> => {
+      const headers = new Headers(req.request?.headers ?? req.init.headers);
+      for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+      if (req.request !== undefined) return base(new Request(req.request, { headers, redirect }));
+      return base(req.url, { ...req.init, headers, redirect });
+    };
+    let response: Response;
     if (session === undefined) {
       // no DPoP key: a certificate-bound (or plain) token travels as Bearer
-      if (accessToken === undefined) return base(input, init);
-      const auth = { Authorization: `Bearer ${accessToken}` };
-      if (request !== undefined)
-        return base(new Request(request, { headers: withHeaders(request.headers, auth) }));
-      return base(url, { ...init, headers: withHeaders(init?.headers, auth) });
-    }
-    let method: string;
-    let retry: boolean;
-    let dispatch: (h: Record<string, string>) => Promise<Response>;
-    if (request !== undefined) {
-      method = normalizeMethod(request.method);
-      // a Request's body is always a stream: it can be sent once
-      retry = request.body === null;
-      dispatch = (h) => base(new Request(request, { headers: withHeaders(request.headers, h) }));
+      response = await dispatch(accessToken === undefined ? {} : { Authorization: `Bearer ${accessToken}` });
     } else {
-      method = normalizeMethod(init?.method);
-      retry = isReplayableBody(init?.body);
-      dispatch = (h) => base(url, { ...init, headers: withHeaders(init?.headers, h) });
+      response = await session.send(req.url, dispatch, {
+        method: req.method,
+        retry: req.replayable,
+        ...(accessToken !== undefined ? { accessToken } : {}),
+        ...(key !== undefined ? { key } : {}),
+      });
     }
-    return session.send(url, dispatch, {
-      method,
-      retry,
-      ...(accessToken !== undefined ? { accessToken } : {}),
-      ...(key !== undefined ? { key } : {}),
-    });
+    return follow ? redirected(req, response, hops) : response;
+  };
+
+  /** The next hop of a redirect, as fetch would make it (Fetch §4.4 HTTP-redirect fetch). */
+  const redirected = async (req: Outgoing, response: Response, hops: number): Promise<Response> => {
+    const location = response.headers.get('location');
+    if (!REDIRECT_STATUSES.has(response.status) || location === null) return response;
+    let next: URL;
+    try {
+      next = new URL(location, req.url);
+    } catch {
+      return response;
+    }
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') return response;
+    if (hops >= MAX_REDIRECTS) {
+      await response.body?.cancel().catch(() => {});
+      throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects`);
+    }
+    const toGet =
+      ((response.status === 301 || response.status === 302) && req.method === 'POST') ||
+      (response.status === 303 && req.method !== 'GET' && req.method !== 'HEAD');
+    // 307/308 send the body again: a stream (a Request's body) was consumed by the first request
+    if (!toGet && !req.replayable) return response;
+    await response.body?.cancel().catch(() => {});
+    const init = initOf(req);
+    const headers = new Headers(init.headers);
+    headers.delete('dpop');
+    if (next.origin !== new URL(req.url).origin) headers.delete('authorization');
+    if (toGet) for (const name of BODY_HEADERS) headers.delete(name);
+    const { body: _body, ...withoutBody } = init;
+    const hop: Outgoing = {
+      url: next.href,
+      method: toGet ? 'GET' : req.method,
+      init: { ...(toGet ? withoutBody : init), method: toGet ? 'GET' : req.method, headers },
+      replayable: true,
+      redirect: 'follow',
+    };
+    if (protectedOrigins.has(next.origin)) return send(hop, hops + 1);
+    // leaving the protected origins: no proof, no token; fetch follows any further redirects itself
+    return base(hop.url, { ...hop.init, redirect: 'follow' });
+  };
+
+  return async (input, init) => {
+    const url = urlOf(input);
+    if (!protectedOrigins.has(new URL(url).origin)) return base(input, init);
+    return send(outgoing(input, init), 0);
   };
 }

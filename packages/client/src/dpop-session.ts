@@ -4,12 +4,14 @@
 // and only when the caller says the request can be sent again.
 import { type CryptoProvider, createProof, type DpopKey } from '@keybound/core';
 import { dpopErrorOf } from './dpop-error.js';
-import { DEFAULT_MAX_ORIGINS, ServerStateCache } from './server-state.js';
+import { DEFAULT_MAX_ORIGINS, type ServerRole, ServerStateCache } from './server-state.js';
 
 export interface DpopSessionOptions {
   key: DpopKey;
   /** How many servers' nonces and clock offsets are remembered (default 100). */
   maxOrigins?: number;
+  /** A server clock further than this from ours is not believed (default 24 h). */
+  maxClockOffsetSeconds?: number;
   crypto?: CryptoProvider;
 }
 
@@ -22,6 +24,8 @@ export interface SendOptions {
   key?: DpopKey;
   /** Whether a second attempt may be made: false for bodies that cannot be replayed. */
   retry: boolean;
+  /** Whose nonces to use and learn (default 'resource'; the token and PAR endpoints: 'authorization'). */
+  role?: ServerRole;
 }
 
 /** Sends one attempt with the given DPoP headers (and the caller's own headers and body). */
@@ -38,7 +42,10 @@ export class DpopSession {
   constructor(options: DpopSessionOptions) {
     if (options?.key?.privateKey === undefined) throw new TypeError('DpopSession needs a DPoP key');
     this.#key = options.key;
-    this.servers = new ServerStateCache(options.maxOrigins ?? DEFAULT_MAX_ORIGINS);
+    this.servers = new ServerStateCache(
+      options.maxOrigins ?? DEFAULT_MAX_ORIGINS,
+      options.maxClockOffsetSeconds,
+    );
     this.#crypto = options.crypto;
   }
 
@@ -56,10 +63,10 @@ export class DpopSession {
   async proof(
     method: string,
     url: string,
-    options: { accessToken?: string; key?: DpopKey } = {},
+    options: { accessToken?: string; key?: DpopKey; role?: ServerRole } = {},
   ): Promise<string> {
     const origin = new URL(url).origin;
-    const nonce = this.servers.nonce(origin);
+    const nonce = this.servers.nonce(origin, options.role);
     return createProof(options.key ?? this.#key, {
       htm: method,
       htu: url,
@@ -70,10 +77,20 @@ export class DpopSession {
     });
   }
 
-  /** Records the nonce and clock a server revealed in a response. */
-  learn(url: string, response: Response, sentAtMs: number, receivedAtMs: number): void {
+  /**
+   * Records the nonce and clock a server revealed in a response. A response that fetch reached by
+   * following a redirect came from another URL, perhaps another origin: nothing is learned from it.
+   */
+  learn(
+    url: string,
+    response: Response,
+    sentAtMs: number,
+    receivedAtMs: number,
+    role: ServerRole = 'resource',
+  ): void {
+    if (response.redirected) return;
     const origin = new URL(url).origin;
-    this.servers.learnNonce(origin, response.headers.get('dpop-nonce'));
+    this.servers.learnNonce(origin, response.headers.get('dpop-nonce'), role);
     this.servers.learnClock(origin, response.headers.get('date'), sentAtMs, receivedAtMs);
   }
 
@@ -84,7 +101,7 @@ export class DpopSession {
   async send(url: string, dispatch: Dispatch, options: SendOptions): Promise<Response> {
     const origin = new URL(url).origin;
     for (let attempt = 1; ; attempt++) {
-      const usedNonce = this.servers.nonce(origin);
+      const usedNonce = this.servers.nonce(origin, options.role);
       const usedOffset = this.servers.offsetSeconds(origin);
       const headers: Record<string, string> = {
         DPoP: await this.proof(options.method, url, options),
@@ -92,11 +109,11 @@ export class DpopSession {
       if (options.accessToken !== undefined) headers.Authorization = `DPoP ${options.accessToken}`;
       const sentAt = Date.now();
       const response = await dispatch(headers);
-      this.learn(url, response, sentAt, Date.now());
+      this.learn(url, response, sentAt, Date.now(), options.role);
       if (attempt > 1 || !options.retry || (response.status !== 400 && response.status !== 401))
         return response;
       const error = await dpopErrorOf(response);
-      const nonceNow = this.servers.nonce(origin);
+      const nonceNow = this.servers.nonce(origin, options.role);
       const offsetNow = this.servers.offsetSeconds(origin);
       const fixable =
         (error === 'use_dpop_nonce' && nonceNow !== undefined && nonceNow !== usedNonce) ||

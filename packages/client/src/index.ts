@@ -38,4 +38,5 @@ export {
 } from './oauth-client.js';
 export { createPkce, type Pkce, pkceChallenge } from './pkce.js';
 export { isReplayableBody } from './replayable-body.js';
+export { DEFAULT_MAX_CLOCK_OFFSET_SECONDS, type ServerRole, ServerStateCache } from './server-state.js';
 export { parseTokenResponse, type TokenSet } from './token-response.js';

@@ -62,6 +62,7 @@ export async function postToEndpoint(
       : await ctx.session.send(url, dispatch, {
           method: 'POST',
           retry: true,
+          role: 'authorization',
           ...(options.key !== undefined ? { key: options.key } : {}),
         });
   const receivedAt = Date.now();
