@@ -6,7 +6,7 @@ import {
   generateDpopKey,
   isKeyboundError,
   type JwsAlgorithm,
-  type KeyboundError,
+  KeyboundError,
 } from '@keybound/core';
 import { type IndexedDbKeyStoreOptions, openIndexedDbKeyStore } from './indexeddb-key-store.js';
 import { DEFAULT_KEY_ID, type KeyStore, memoryKeyStore } from './key-store.js';
@@ -16,8 +16,16 @@ export interface BrowserKeyOptions extends IndexedDbKeyStoreOptions {
   alg?: JwsAlgorithm;
   /** Which key, when a page keeps several (default "default"). */
   id?: string;
-  /** What to do without IndexedDB: 'none' throws key_storage_unavailable (default); 'memory' keeps the key in memory. */
+  /**
+   * What to do when IndexedDB cannot be used — missing, refusing to open, or failing to read or
+   * store the key: 'none' throws key_storage_unavailable (default); 'memory' keeps the key in memory.
+   */
   fallback?: 'none' | 'memory';
+  /**
+   * A key stored under `id` with another algorithm than `alg`: false (default) throws
+   * stored_key_mismatch; true replaces it (tokens bound to the old key can no longer be used).
+   */
+  replace?: boolean;
 }
 
 export interface BrowserKey {
@@ -34,8 +42,28 @@ export interface BrowserKey {
 export async function loadOrCreateBrowserKey(options: BrowserKeyOptions = {}): Promise<BrowserKey> {
   const alg = options.alg ?? 'ES256';
   const id = options.id ?? DEFAULT_KEY_ID;
-  let store: KeyStore;
   let storageError: KeyboundError | undefined;
+  /** Runs `step` on IndexedDB; when it fails and the caller chose the memory fallback, on memory instead. */
+  const withFallback = async <T>(
+    store: KeyStore,
+    step: (s: KeyStore) => Promise<T>,
+  ): Promise<[KeyStore, T]> => {
+    try {
+      return [store, await step(store)];
+    } catch (e) {
+      if (
+        !isKeyboundError(e, 'key_storage_unavailable') ||
+        options.fallback !== 'memory' ||
+        !store.persistent
+      )
+        throw e;
+      store.close();
+      storageError = e;
+      const memory = memoryKeyStore();
+      return [memory, await step(memory)];
+    }
+  };
+  let store: KeyStore;
   try {
     store = await openIndexedDbKeyStore(options);
   } catch (e) {
@@ -43,12 +71,20 @@ export async function loadOrCreateBrowserKey(options: BrowserKeyOptions = {}): P
     store = memoryKeyStore();
     storageError = e;
   }
-  const found = await store.load(id);
+  let found: DpopKey | undefined;
+  [store, found] = await withFallback(store, (s) => s.load(id));
   if (found !== undefined && found.alg === alg) {
     return { key: found, store, persisted: store.persistent, created: false };
   }
+  if (found !== undefined && options.replace !== true) {
+    throw new KeyboundError(
+      'stored_key_mismatch',
+      `the key stored as ${JSON.stringify(id)} is ${found.alg}, not ${alg}: pass replace: true to replace it`,
+      { expected: alg, received: found.alg },
+    );
+  }
   const key = await generateDpopKey(alg, { extractable: false });
-  await store.save(key, id);
+  [store] = await withFallback(store, (s) => s.save(key, id));
   return {
     key,
     store,

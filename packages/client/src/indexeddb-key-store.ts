@@ -78,7 +78,14 @@ export async function openIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = 
     } catch (cause) {
       return Promise.reject(unavailable(`IndexedDB ${what} failed`, cause));
     }
-    const result = promised(op(tx.objectStore(storeName)), what);
+    let request: IDBRequest<T>;
+    try {
+      request = op(tx.objectStore(storeName));
+    } catch (cause) {
+      // get/put/delete throw synchronously too (DataCloneError, InvalidStateError, …)
+      return Promise.reject(unavailable(`IndexedDB ${what} failed`, cause));
+    }
+    const result = promised(request, what);
     const done = new Promise<void>((resolve, reject) => {
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(unavailable(`IndexedDB ${what} failed`, tx.error));

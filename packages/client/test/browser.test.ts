@@ -267,6 +267,79 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
     await page.close();
   });
 
+  it.each([
+    ['put', 'DataCloneError'],
+    ['get', 'InvalidStateError'],
+  ])(
+    'reports IndexedDB %s throwing %s as key_storage_unavailable, and falls back only when asked',
+    async (method, name) => {
+      const page = await open(
+        '/',
+        `IDBObjectStore.prototype.${method} = function () { throw new DOMException('refused by the test', '${name}'); };`,
+      );
+      const result = await page.evaluate(async (dbName) => {
+        const strict = await window.kb.loadOrCreateBrowserKey({ dbName }).then(
+          () => ({ code: 'none', received: undefined }),
+          (e: { code?: string; name?: string; detail?: { received?: string } }) => ({
+            code: e.code ?? `raw ${e.name}`,
+            received: e.detail?.received,
+          }),
+        );
+        const fallback = await window.kb.loadOrCreateBrowserKey({ dbName, fallback: 'memory' });
+        return {
+          strict,
+          persisted: fallback.persisted,
+          created: fallback.created,
+          storageError: fallback.storageError?.code,
+          extractable: (fallback.key.privateKey as CryptoKey).extractable,
+        };
+      }, `failing-${method}`);
+      expect(result).toEqual({
+        strict: { code: 'key_storage_unavailable', received: name },
+        persisted: false,
+        created: true,
+        storageError: 'key_storage_unavailable',
+        extractable: false,
+      });
+      await page.close();
+    },
+  );
+
+  it('refuses to replace a stored key of another algorithm unless asked to (its tokens would be lost)', async () => {
+    const page = await open();
+    const result = await page.evaluate(async () => {
+      const first = await window.kb.loadOrCreateBrowserKey({ id: 'alg-test', alg: 'EdDSA' });
+      const again = await window.kb.loadOrCreateBrowserKey({ id: 'alg-test', alg: 'EdDSA' });
+      const refused = await window.kb.loadOrCreateBrowserKey({ id: 'alg-test' }).then(
+        () => 'replaced silently',
+        (e: { code: string; detail: { expected?: string; received?: string } }) =>
+          `${e.code} ${e.detail.expected} ${e.detail.received}`,
+      );
+      const still = await window.kb.loadOrCreateBrowserKey({ id: 'alg-test', alg: 'EdDSA' });
+      const replaced = await window.kb.loadOrCreateBrowserKey({
+        id: 'alg-test',
+        alg: 'ES256',
+        replace: true,
+      });
+      const after = await window.kb.loadOrCreateBrowserKey({ id: 'alg-test', alg: 'ES256' });
+      return {
+        kept: first.key.jkt === again.key.jkt && again.created === false,
+        refused,
+        stillFirst: still.key.jkt === first.key.jkt,
+        replaced: replaced.created && replaced.key.alg === 'ES256' && replaced.key.jkt !== first.key.jkt,
+        persisted: after.key.jkt === replaced.key.jkt,
+      };
+    });
+    expect(result).toEqual({
+      kept: true,
+      refused: 'stored_key_mismatch ES256 EdDSA',
+      stillFirst: true,
+      replaced: true,
+      persisted: true,
+    });
+    await page.close();
+  });
+
   it('reports a page without IndexedDB as key_storage_unavailable', async () => {
     const page = await open(
       '/',
