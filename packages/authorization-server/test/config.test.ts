@@ -153,6 +153,24 @@ describe('parseServerConfig', () => {
     ).toEqual([]);
   });
 
+  it('requires https for a configured client’s jwks_uri, also for loopback addresses', () => {
+    const client = (jwksUri: string) => ({
+      clients: [
+        {
+          client_id: 'k',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks_uri: jwksUri,
+          grant_types: ['client_credentials'],
+        },
+      ],
+    });
+    expect(issuesOf(client('http://127.0.0.1:8081/jwks'))).toEqual([
+      'clients[0].jwks_uri: must be an https URL',
+    ]);
+    expect(issuesOf(client('http://localhost/jwks'))).toEqual(['clients[0].jwks_uri: must be an https URL']);
+    expect(issuesOf(client('https://k.example/jwks'))).toEqual([]);
+  });
+
   it('checks tls_client_auth subjects and SAN fields', () => {
     const mtls = { forwarded: { format: 'rfc9440', trusted_proxies: ['10.0.0.1'], verified_by_proxy: true } };
     expect(

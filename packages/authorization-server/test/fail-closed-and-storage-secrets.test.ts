@@ -8,7 +8,9 @@ import { Redis } from 'ioredis';
 import { exportJWK, SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { codeFlowConfig, spaCode } from './browser.js';
+import { generatePki } from './certificates.js';
 import { baseConfig, basic, newKey, post, proofFor, SECRET, start } from './helpers.js';
+import { startJwksHost, trustInFetch } from './jwks-host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kb-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,26 +59,23 @@ describe('fail closed', () => {
 });
 
 describe('private_key_jwt with a jwks_uri', () => {
-  it('fetches the client keys from its jwks_uri', async () => {
+  it('fetches the client keys from its https jwks_uri', async () => {
+    const pki = generatePki();
     const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
     ])) as CryptoKeyPair;
     const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'remote-1' }] };
-    const jwksServer = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(jwks));
-    });
-    await new Promise<void>((done) => jwksServer.listen(0, '127.0.0.1', done));
+    const host = await startJwksHost(pki.server, () => jwks);
+    trustInFetch(pki.ca.cert);
     try {
-      const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
       const { urls } = await start(
         baseConfig({
           clients: [
             {
               client_id: 'remote',
               token_endpoint_auth_method: 'private_key_jwt',
-              jwks_uri: jwksUri,
+              jwks_uri: `${host.base}/jwks`,
               grant_types: ['client_credentials'],
             },
           ],
@@ -95,8 +94,10 @@ describe('private_key_jwt with a jwks_uri', () => {
         client_assertion: assertion,
       });
       expect(res.status).toBe(200);
+      expect(host.hits.get('/jwks')).toBe(1);
     } finally {
-      await new Promise((done) => jwksServer.close(done));
+      await host.close();
+      pki.cleanup();
     }
   });
 });

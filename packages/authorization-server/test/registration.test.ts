@@ -140,6 +140,28 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(res.json.error_description).toMatch(/^token_endpoint_auth_method: .*mtls\.ca/);
   });
 
+  it('requires https for jwks_uri, also for loopback addresses', async () => {
+    const { urls } = await start(config());
+    for (const jwksUri of ['http://127.0.0.1:6379/', 'http://localhost/jwks', 'http://[::1]/jwks']) {
+      const res = await register(urls.registration!, {
+        token_endpoint_auth_method: 'private_key_jwt',
+        grant_types: ['client_credentials'],
+        jwks_uri: jwksUri,
+      });
+      expect(res.status, jwksUri).toBe(400);
+      expect(res.json).toEqual({
+        error: 'invalid_client_metadata',
+        error_description: 'jwks_uri: must be an https URL',
+      });
+    }
+    const ok = await register(urls.registration!, {
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['client_credentials'],
+      jwks_uri: 'https://rp.example/jwks',
+    });
+    expect(ok.status).toBe(201);
+  });
+
   it('refuses private keys in a registered JWKS', async () => {
     const { urls } = await start(config());
     const res = await register(urls.registration!, {

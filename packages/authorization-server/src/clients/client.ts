@@ -79,6 +79,13 @@ export function redirectUriProblem(uri: string): string | undefined {
   return `the scheme "${scheme}" is not allowed (https, loopback http, or a reverse-domain private-use scheme)`;
 }
 
+/** An absolute https URL without a fragment (what jwks_uri must be). */
+function isHttpsUrl(uri: string): boolean {
+  if (!URL.canParse(uri) || uri.includes('#')) return false;
+  const url = new URL(uri);
+  return url.protocol === 'https:' && url.hostname !== '';
+}
+
 export function parseScope(scope: string): string[] | undefined {
   const parts = scope.split(' ');
   if (parts.some((p) => !SCOPE_TOKEN.test(p))) return undefined;
@@ -224,9 +231,8 @@ export function readClientMetadata(
   }
   const jwksUri = r.string('jwks_uri', { max: 2000 });
   if (jwksUri !== undefined) {
-    const problem = redirectUriProblem(jwksUri);
-    if (problem !== undefined || !/^https?:/.test(jwksUri))
-      issues.add(r.at('jwks_uri'), 'must be an https URL');
+    // https only, loopback included: the keys that authenticate the client must not travel in clear
+    if (!isHttpsUrl(jwksUri)) issues.add(r.at('jwks_uri'), 'must be an https URL');
     else metadata.jwks_uri = jwksUri;
   }
   if (jwks && jwksUri) issues.add(r.at('jwks_uri'), 'jwks and jwks_uri must not both be given (RFC 7591 §2)');
