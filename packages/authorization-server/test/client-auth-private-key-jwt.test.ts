@@ -1,6 +1,8 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePki, type TestPki } from './certificates.js';
 import { baseConfig, newKey, post, proofFor, start } from './helpers.js';
+import { startJwksHost, trustInFetch } from './jwks-host.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -143,6 +145,56 @@ describe('client authentication: private_key_jwt (RFC 7523)', () => {
     ]) {
       const res = await post(urls.token, form(a));
       expect(res.status).toBe(401);
+    }
+  });
+});
+
+describe('private_key_jwt with a registered client’s jwks_uri', () => {
+  let pki: TestPki;
+  beforeAll(() => {
+    pki = generatePki();
+  });
+  afterAll(() => pki.cleanup());
+
+  it('fetches the jwks_uri of a registered client once for many token requests, forged or not', async () => {
+    const { privateKey, jwk } = await clientKeys();
+    const host = await startJwksHost(pki.server, () => ({ keys: [jwk] }));
+    trustInFetch(pki.ca.cert);
+    try {
+      const iat = 'initial-access-token-0123456789';
+      const { urls } = await start(
+        baseConfig({ registration: { enabled: true, initial_access_tokens: [iat] } }),
+      );
+      const reg = await post(
+        urls.registration!,
+        JSON.stringify({
+          token_endpoint_auth_method: 'private_key_jwt',
+          grant_types: ['client_credentials'],
+          jwks_uri: `${host.base}/registered`,
+        }),
+        { 'content-type': 'application/json', authorization: `Bearer ${iat}` },
+      );
+      expect(reg.status).toBe(201);
+      const id = reg.json.client_id as string;
+      for (let i = 0; i < 3; i++) {
+        const ok = await post(
+          urls.token,
+          form(await assertion(privateKey, urls.issuer, { iss: id, sub: id })),
+        );
+        expect(ok.status).toBe(200);
+      }
+      // assertions anyone can make up (no credentials): a key the client never registered, same kid
+      const forger = await generateKeyPair('ES256');
+      for (let i = 0; i < 5; i++) {
+        const forged = await post(
+          urls.token,
+          form(await assertion(forger.privateKey, urls.issuer, { iss: id, sub: id })),
+        );
+        expect(forged.status).toBe(401);
+      }
+      expect(host.hits.get('/registered')).toBe(1);
+    } finally {
+      await host.close();
     }
   });
 });

@@ -113,7 +113,8 @@ export async function authenticateClient(
     case 'private_key_jwt': {
       const urls = ctx.rt.urls();
       const audiences = [urls.issuer, urls.token, ctx.endpoints.token, currentEndpointUrl(ctx)];
-      ctx.pendingAssertion = await verifyClientAssertion(assertion!, client, {
+      const keys = ctx.rt.clients.assertionKeys.for(client);
+      ctx.pendingAssertion = await verifyClientAssertion(assertion!, client, keys, {
         audiences: [...new Set(audiences)],
         now: ctx.now,
         clockSkew: ctx.rt.config.dpop.clockSkewSeconds,

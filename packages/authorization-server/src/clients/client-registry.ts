@@ -3,12 +3,15 @@
 import { Issues, ObjectReader } from '../config/config-reader.js';
 import type { Storage } from '../storage/storage.js';
 import { type ClientConfig, type ClientValidationContext, readClientMetadata } from './client.js';
+import { ClientKeySets } from './private-key-jwt.js';
 
 export class ClientRegistry {
   readonly #configured: Map<string, ClientConfig>;
   readonly #storage: Storage;
   readonly #context: ClientValidationContext;
   readonly #remote = new Map<string, { keys: Record<string, unknown>[]; until: number }>();
+  /** The keys private_key_jwt assertions are verified with (jwks_uri sets kept across requests). */
+  readonly assertionKeys = new ClientKeySets();
 
   constructor(configured: ClientConfig[], storage: Storage, context: Omit<ClientValidationContext, 'mode'>) {
     this.#configured = new Map(configured.map((c) => [c.clientId, c]));

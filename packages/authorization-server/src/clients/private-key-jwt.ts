@@ -2,6 +2,7 @@
 // registered JWKS. iss and sub are the client_id, aud names this server (its issuer, or the URL of
 // the endpoint called, or the token endpoint), exp is required and near, jti is required and used
 // once (recorded in the replay store shared by every instance, after the DPoP check).
+import { LruCache } from '@keybound/core';
 import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { OAuthError } from '../http/oauth-error.js';
 import type { ClientConfig } from './client.js';
@@ -24,18 +25,39 @@ const ASSERTION_ALGS = [
 export const MAX_ASSERTION_LIFETIME = 600;
 const MAX_JTI = 256;
 
-const keySets = new WeakMap<ClientConfig, JWTVerifyGetKey>();
+/**
+ * The keys client assertions are verified with. A jwks_uri key set is kept per client_id and URL
+ * (bounded), not per ClientConfig object: registered clients are read from storage into a new
+ * object on every request, and a set made per request would fetch the URL every time (anyone can
+ * send an assertion). Kept, jose's cache (10 min) and refetch cooldown (30 s) apply.
+ */
+export class ClientKeySets {
+  readonly #local = new WeakMap<ClientConfig, JWTVerifyGetKey>();
+  readonly #remote = new LruCache<string, JWTVerifyGetKey>(1000);
 
-function keySet(client: ClientConfig): JWTVerifyGetKey {
-  let set = keySets.get(client);
-  if (set === undefined) {
-    if (client.jwks) set = createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
-    else if (client.jwksUri)
-      set = createRemoteJWKSet(new URL(client.jwksUri), { timeoutDuration: 3000, cooldownDuration: 30_000 });
-    else throw new OAuthError('invalid_client', 'the client has no registered keys', { status: 401 });
-    keySets.set(client, set);
+  for(client: ClientConfig): JWTVerifyGetKey {
+    if (client.jwks) {
+      let set = this.#local.get(client);
+      if (set === undefined) {
+        set = createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0]);
+        this.#local.set(client, set);
+      }
+      return set;
+    }
+    if (client.jwksUri) {
+      const key = `${client.clientId}\n${client.jwksUri}`;
+      let set = this.#remote.get(key);
+      if (set === undefined) {
+        set = createRemoteJWKSet(new URL(client.jwksUri), {
+          timeoutDuration: 3000,
+          cooldownDuration: 30_000,
+        });
+        this.#remote.set(key, set);
+      }
+      return set;
+    }
+    throw new OAuthError('invalid_client', 'the client has no registered keys', { status: 401 });
   }
-  return set;
 }
 
 const fail = (why: string) => new OAuthError('invalid_client', `client assertion ${why}`, { status: 401 });
@@ -59,11 +81,12 @@ export function assertionClientId(assertion: string): string | undefined {
 export async function verifyClientAssertion(
   assertion: string,
   client: ClientConfig,
+  keys: JWTVerifyGetKey,
   options: { audiences: string[]; now: number; clockSkew: number },
 ): Promise<{ jti: string; exp: number }> {
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(assertion, keySet(client), {
+    ({ payload } = await jwtVerify(assertion, keys, {
       issuer: client.clientId,
       subject: client.clientId,
       audience: options.audiences,
