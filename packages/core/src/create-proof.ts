@@ -1,6 +1,7 @@
 // Creates a DPoP proof JWT (RFC 9449 §4.2).
 import { accessTokenHash } from './ath.js';
 import { KeyboundError } from './errors.js';
+import { htuClaimFor } from './htu.js';
 import type { DpopKey } from './keys.js';
 import { b64uEncode, utf8 } from './lib/base64url.js';
 import type { CryptoProvider } from './lib/crypto.js';
@@ -8,7 +9,10 @@ import { getDefaultCrypto } from './lib/default-crypto.js';
 
 export interface CreateProofOptions {
   htm: string;
-  /** The request URL; query and fragment are removed (RFC 9449 §4.2). */
+  /**
+   * The request URL; query and fragment are removed (RFC 9449 §4.2) and characters RFC 3986 does
+   * not allow in a path (`\`, space, `|`, non-ASCII, …) percent-encoded, as a server encodes them.
+   */
   htu: string;
   /** When the proof accompanies an access token, its ath is added. */
   accessToken?: string;
@@ -38,15 +42,6 @@ export function randomJti(): string {
   return b64uEncode(globalThis.crypto.getRandomValues(new Uint8Array(16)));
 }
 
-function stripQueryAndFragment(htu: string): string {
-  let end = htu.length;
-  const q = htu.indexOf('?');
-  const f = htu.indexOf('#');
-  if (q >= 0) end = q;
-  if (f >= 0 && f < end) end = f;
-  return htu.slice(0, end);
-}
-
 export async function createProof(key: DpopKey, options: CreateProofOptions): Promise<string> {
   const crypto = options.crypto ?? getDefaultCrypto();
   if (typeof options.htm !== 'string' || options.htm.length === 0) {
@@ -59,7 +54,7 @@ export async function createProof(key: DpopKey, options: CreateProofOptions): Pr
     ...options.claims,
     jti: options.jti ?? randomJti(),
     htm: options.htm,
-    htu: stripQueryAndFragment(options.htu),
+    htu: htuClaimFor(options.htu),
     iat: options.iat ?? Math.floor(Date.now() / 1000),
   };
   if (options.accessToken !== undefined) payload.ath = await accessTokenHash(options.accessToken, crypto);

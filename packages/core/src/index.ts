@@ -23,7 +23,7 @@ export {
   type KeyboundErrorCode,
   type OAuthErrorName,
 } from './errors.js';
-export { normalizeHtu, tryNormalizeHtu } from './htu.js';
+export { normalizeHtu, normalizeHtuClaim, tryNormalizeHtu } from './htu.js';
 export { assertJwkFitsAlgorithm, canonicalJwk, parsePublicJwk } from './jwk.js';
 export { defaultKeyCache, KeyCache, type ResolvedKey, type ValidatedHeader } from './key-cache.js';
 export {

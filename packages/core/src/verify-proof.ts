@@ -3,7 +3,7 @@
 // every other check.
 import { accessTokenHash } from './ath.js';
 import { KeyboundError } from './errors.js';
-import { normalizeHtu, tryNormalizeHtu } from './htu.js';
+import { normalizeHtu, normalizeHtuClaim } from './htu.js';
 import { defaultKeyCache, type KeyCache, type ResolvedKey, type ValidatedHeader } from './key-cache.js';
 import { b64uDecode, b64uDecodeText, b64uEncode, utf8 } from './lib/base64url.js';
 import {
@@ -202,12 +202,40 @@ const signature: Step = (ctx) => {
   });
 };
 
-const htuCache = new LruCache<string, string>(1000);
-function cachedNormalizeHtu(value: string): string | undefined {
-  let n = htuCache.get(value);
+// normal forms of request URLs and of htu claims, kept apart: a claim must be strict RFC 3986,
+// while a request URL has its stray characters percent-encoded (only successes are cached)
+const requestHtuCache = new LruCache<string, string>(1000);
+const claimHtuCache = new LruCache<string, string>(1000);
+
+function expectedHtu(value: string): string {
+  let n = requestHtuCache.get(value);
   if (n === undefined) {
-    n = tryNormalizeHtu(value);
-    if (n !== undefined) htuCache.set(value, n);
+    n = normalizeHtu(value);
+    requestHtuCache.set(value, n);
+  }
+  return n;
+}
+
+function receivedHtu(value: unknown, expected: string): string {
+  if (typeof value !== 'string') {
+    throw new KeyboundError('htu_mismatch', 'the proof has no htu string', {
+      expected,
+      received: clip(value),
+    });
+  }
+  let n = claimHtuCache.get(value);
+  if (n === undefined) {
+    try {
+      n = normalizeHtuClaim(value);
+    } catch (e) {
+      const why = e instanceof KeyboundError ? e.message : 'htu is not a URL';
+      throw new KeyboundError(
+        'htu_mismatch',
+        `the proof's htu is not a strict RFC 3986 http(s) URI (${why}); the request is ${expected}`,
+        { expected, received: clip(value) },
+      );
+    }
+    claimHtuCache.set(value, n);
   }
   return n;
 }
@@ -218,18 +246,15 @@ const claims: Step = (ctx) => {
   const o = ctx.options;
   if (htm !== o.htm)
     throw new KeyboundError('htm_mismatch', undefined, { expected: o.htm, received: clip(htm) });
-  const expectedHtu = cachedNormalizeHtu(o.htu) ?? normalizeHtu(o.htu);
-  if (htu !== expectedHtu) {
-    const received = typeof htu === 'string' ? cachedNormalizeHtu(htu) : undefined;
-    if (received !== expectedHtu) {
-      throw new KeyboundError(
-        'htu_mismatch',
-        `the proof was made for ${clip(received ?? htu)}, not ${expectedHtu}`,
-        {
-          expected: expectedHtu,
-          received: clip(received ?? htu),
-        },
-      );
+  const expected = expectedHtu(o.htu);
+  // a normal form is itself a strict RFC 3986 URI: a claim equal to it needs no further check
+  if (htu !== expected) {
+    const received = receivedHtu(htu, expected);
+    if (received !== expected) {
+      throw new KeyboundError('htu_mismatch', `the proof was made for ${clip(received)}, not ${expected}`, {
+        expected,
+        received: clip(received),
+      });
     }
   }
   if (typeof jti !== 'string' || jti.length === 0) throw new KeyboundError('jti_missing');

@@ -325,6 +325,48 @@ describe('RFC 9449 §4.3 checks, each failing on its own bad input', () => {
     }
   });
 
+  it('refuses a proof for /a/b at a request for /a\\b, and accepts the proof for /a%5Cb there', async () => {
+    const at = opts({ htu: 'https://rs.example.com/a\\b' });
+    const slash = await signJws(key, dpopHeader(key), claims({ htu: 'https://rs.example.com/a/b' }));
+    const e = await expectCode(verifyProof(slash, at), 'htu_mismatch');
+    expect(e.detail).toMatchObject({
+      expected: 'https://rs.example.com/a%5Cb',
+      received: 'https://rs.example.com/a/b',
+    });
+    for (const [i, htu] of ['https://rs.example.com/a%5Cb', 'https://rs.example.com/a%5cb'].entries()) {
+      const proof = await signJws(key, dpopHeader(key), claims({ htu, jti: `bs${i}` }));
+      expect((await verifyProof(proof, at)).jkt).toBe(key.jkt);
+    }
+  });
+
+  it('refuses a proof for /admin at a request for /ad<TAB>min', async () => {
+    const proof = await signJws(key, dpopHeader(key), claims({ htu: 'https://rs.example.com/admin' }));
+    for (const c of ['\t', '\r', '\n']) {
+      await expectCode(verifyProof(proof, opts({ htu: `https://rs.example.com/ad${c}min` })), 'htu_mismatch');
+    }
+  });
+
+  it('rejects an htu claim that is not a strict RFC 3986 http(s) URI, saying why', async () => {
+    for (const [htu, reason] of [
+      ['https:rs.example.com/resource', /\/\//],
+      ['https:/rs.example.com/resource', /\/\//],
+      ['https://user:pw@rs.example.com/resource', /userinfo/],
+      ['https://evil@rs.example.com/resource', /userinfo/],
+      ['https://rs.example.com\\resource', /U\+005C/],
+      ['https:\\\\rs.example.com\\resource', /U\+005C/],
+      ['https://rs.example.com/res\tource', /U\+0009/],
+      [' https://rs.example.com/resource', /U\+0020/],
+      ['https://rs.example.com/resource ', /U\+0020/],
+      ['https://rs.example.com/r\u00e9source', /U\+00E9/],
+    ] as const) {
+      const proof = await signJws(key, dpopHeader(key), claims({ htu }));
+      const e = await expectCode(verifyProof(proof, opts()), 'htu_mismatch');
+      expect(e.message, htu).toMatch(reason);
+      expect(e.message).toMatch(/RFC 3986|userinfo|\/\//);
+      expect(e.detail).toMatchObject({ expected: HTU, received: htu });
+    }
+  });
+
   it('rejects a missing or non-numeric iat', async () => {
     for (const iat of [undefined, '1700000000', null, Number.NaN]) {
       await expectCode(
@@ -535,6 +577,18 @@ describe('algorithms', () => {
     const key = await generateDpopKey('ES256', { crypto: webCrypto });
     const proof = await createProof(key, { htm: 'GET', htu: HTU, iat: NOW, crypto: webCrypto });
     expect((await verifyProof(proof, { htm: 'GET', htu: HTU, now: NOW })).jkt).toBe(key.jkt);
+  });
+
+  it('creates a strict RFC 3986 htu for a URL with characters outside RFC 3986, verifying at that URL', async () => {
+    const key = await generateDpopKey();
+    const url = 'https://rs.example.com/a|b é\\c^[0]%zz?q= x#f g';
+    const proof = await createProof(key, { htm: 'GET', htu: url, iat: NOW });
+    const verified = await verifyProof(proof, { htm: 'GET', htu: url, now: NOW });
+    expect(verified.claims.htu).toBe('https://rs.example.com/a%7Cb%20%C3%A9%5Cc%5E%5B0%5D%25zz');
+    await expectCode(
+      verifyProof(proof, { htm: 'GET', htu: 'https://rs.example.com/a|b é/c^[0]%zz', now: NOW }),
+      'htu_mismatch',
+    );
   });
 
   it('strips query and fragment from htu when creating a proof', async () => {
