@@ -63,7 +63,7 @@ describe('client authentication: private_key_jwt (RFC 7523)', () => {
     expect((await post(urls.token, form(a))).status).toBe(200);
     const again = await post(urls.token, form(a));
     expect(again.status).toBe(401);
-    expect(again.json.error_description).toMatch(/jti was already used/);
+    expect(again.json.error_description).toBe('client authentication failed');
   });
 
   it('does not spend the assertion when the DPoP check asks for a nonce, so the retry may reuse it', async () => {
@@ -84,7 +84,7 @@ describe('client authentication: private_key_jwt (RFC 7523)', () => {
     const res = await post(urls.token, form(await assertion(privateKey, 'https://other-as.example')));
     expect(res.status).toBe(401);
     expect(res.json.error).toBe('invalid_client');
-    expect(res.json.error_description).toMatch(/aud/);
+    expect(res.json.error_description).toBe('client authentication failed');
   });
 
   it('rejects an expired assertion and one that lives too long', async () => {
@@ -96,7 +96,7 @@ describe('client authentication: private_key_jwt (RFC 7523)', () => {
     ).toBe(401);
     const long = await post(urls.token, form(await assertion(privateKey, urls.issuer, { exp: now + 3600 })));
     expect(long.status).toBe(401);
-    expect(long.json.error_description).toMatch(/too far/);
+    expect(long.json.error_description).toBe('client authentication failed');
   });
 
   it('rejects an assertion signed by an unregistered key', async () => {

@@ -174,7 +174,7 @@ describe('mutual TLS (RFC 8705) over a real TLS listener', () => {
       pki.client,
     );
     expect(res.status).toBe(401);
-    expect(res.json.error).toBe('invalid_client');
+    expect(res.json).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
   });
 
   it('refuses tls_client_auth with a certificate from an untrusted CA even when the subject matches', async () => {
@@ -185,7 +185,7 @@ describe('mutual TLS (RFC 8705) over a real TLS listener', () => {
       pki.rogue,
     );
     expect(res.status).toBe(401);
-    expect(res.json.error).toBe('invalid_client');
+    expect(res.json).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
   });
 
   it('refuses tls_client_auth without a certificate, and on the plain listener', async () => {

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { baseConfig, basic, claimsOf, headerOf, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
@@ -203,6 +203,84 @@ describe('token endpoint: client_credentials', () => {
     expect(unknown.json).toEqual(wrong.json);
   });
 
+  it('answers every client authentication failure with the same invalid_client, whether the client exists or not', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const forger = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1' };
+    const config = baseConfig();
+    (config.clients as unknown[]).push(
+      {
+        client_id: 'pkjwt',
+        token_endpoint_auth_method: 'private_key_jwt',
+        grant_types: ['client_credentials'],
+        jwks: { keys: [jwk] },
+      },
+      {
+        client_id: 'public',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['https://app.example/cb'],
+      },
+    );
+    const { urls } = await start(config);
+    const sign = (key: CryptoKey, id: string, jti: string = crypto.randomUUID()) =>
+      new SignJWT({ jti })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(id)
+        .setSubject(id)
+        .setAudience(urls.issuer)
+        .setExpirationTime('1m')
+        .sign(key);
+    const jwtBearer = (
+      assertion: string,
+      type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    ) => ({
+      grant_type: 'client_credentials',
+      client_assertion_type: type,
+      client_assertion: assertion,
+    });
+    const cc = { grant_type: 'client_credentials' };
+    const spent = await sign(privateKey, 'pkjwt', 'spent');
+    expect((await post(urls.token, jwtBearer(spent))).status).toBe(200);
+    const cases: [string, string, Record<string, string>, Record<string, string>][] = [
+      ['unknown client_id only', urls.token, { ...cc, client_id: 'nobody' }, {}],
+      ['confidential client_id only', urls.token, { ...cc, client_id: 'svc' }, {}],
+      [
+        'secret posted for a Basic client',
+        urls.token,
+        { ...cc, client_id: 'svc', client_secret: SECRET },
+        {},
+      ],
+      [
+        'unknown client, posted secret',
+        urls.token,
+        { ...cc, client_id: 'nobody', client_secret: SECRET },
+        {},
+      ],
+      ['no credentials', urls.token, cc, {}],
+      ['Basic for an unknown client', urls.token, cc, { authorization: basic('nobody', SECRET) }],
+      ['Basic with a wrong secret', urls.token, cc, { authorization: basic('svc', 'wrong') }],
+      ['Basic for a private_key_jwt client', urls.token, cc, { authorization: basic('pkjwt', SECRET) }],
+      ['Basic for a public client', urls.token, cc, { authorization: basic('public', 'x') }],
+      ['malformed Basic', urls.token, cc, { authorization: 'Basic !!!' }],
+      ['other scheme', urls.token, cc, { authorization: 'Bearer x' }],
+      ['assertion by an unregistered key', urls.token, jwtBearer(await sign(forger.privateKey, 'pkjwt')), {}],
+      ['assertion for an unknown client', urls.token, jwtBearer(await sign(forger.privateKey, 'nobody')), {}],
+      ['assertion for a secret client', urls.token, jwtBearer(await sign(forger.privateKey, 'svc')), {}],
+      ['assertion replayed', urls.token, jwtBearer(spent), {}],
+      ['other assertion type', urls.token, jwtBearer(await sign(privateKey, 'pkjwt'), 'urn:x'), {}],
+      ['public client at introspection', urls.introspection, { token: 'x', client_id: 'public' }, {}],
+    ];
+    for (const [label, url, body, headers] of cases) {
+      const res = await post(url, body, headers);
+      expect(res.status, label).toBe(401);
+      expect(res.json, label).toEqual({
+        error: 'invalid_client',
+        error_description: 'client authentication failed',
+      });
+      expect(res.headers.get('www-authenticate') !== null, label).toBe(headers.authorization !== undefined);
+    }
+  });
+
   it('refuses two client authentication methods in one request', async () => {
     const { urls } = await start();
     const res = await post(
@@ -222,7 +300,7 @@ describe('token endpoint: client_credentials', () => {
       client_secret: SECRET,
     });
     expect(res.status).toBe(401);
-    expect(res.json.error_description).toMatch(/client_secret_basic/);
+    expect(res.json).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
   });
 
   it('refuses a scope the client may not have with invalid_scope', async () => {

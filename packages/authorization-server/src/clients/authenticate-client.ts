@@ -1,8 +1,10 @@
 // Client authentication at the token, PAR, introspection and revocation endpoints (RFC 6749 §2.3,
 // RFC 7523, RFC 8705 §2). Exactly one method per request; the method must be the one the client
-// registered; every failure is the same invalid_client, so nothing tells which clients exist.
+// registered; every failure is the same invalid_client with the same description, so nothing tells
+// which clients exist or how they authenticate (the reason is the error's code, never sent). Two
+// methods in one request are invalid_request: that is about the request, not the client.
 import { replayKey } from '@keybound/core';
-import { isKeyboundError, OAuthError } from '../http/oauth-error.js';
+import { invalidClient, isKeyboundError, OAuthError } from '../http/oauth-error.js';
 import { sameDistinguishedName } from '../mtls/distinguished-name.js';
 import { hasSubjectAltName } from '../mtls/peer-certificate.js';
 import type { RequestContext } from '../server/request-context.js';
@@ -17,11 +19,9 @@ export interface ClientAuthOptions {
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="keybound", charset="UTF-8"' };
 
-function failed(usedBasic: boolean, description = 'client authentication failed'): OAuthError {
-  return new OAuthError('invalid_client', description, {
-    status: 401,
-    headers: usedBasic ? BASIC_CHALLENGE : {},
-  });
+/** The same answer for every failure (see invalidClient); `code` keeps the reason for logs. */
+function failed(usedBasic: boolean, code: string): OAuthError {
+  return invalidClient(code, usedBasic ? BASIC_CHALLENGE : {});
 }
 
 function formDecode(part: string): string | undefined {
@@ -59,9 +59,7 @@ export async function authenticateClient(
     if (basic === undefined) {
       throw failed(
         true,
-        /^Basic /i.test(authorization)
-          ? 'the Basic credentials are malformed'
-          : 'only Basic client authentication is accepted in the Authorization header',
+        /^Basic /i.test(authorization) ? 'basic_credentials_malformed' : 'authorization_scheme_unsupported',
       );
     }
   }
@@ -72,7 +70,7 @@ export async function authenticateClient(
     throw new OAuthError('invalid_request', 'client_assertion and client_assertion_type go together');
   }
   if (assertionType !== undefined && assertionType !== JWT_BEARER) {
-    throw failed(usedBasic, `unsupported client_assertion_type (expected ${JWT_BEARER})`);
+    throw failed(usedBasic, 'client_assertion_type_unsupported');
   }
   const presented = [basic, postSecret, assertion].filter((x) => x !== undefined).length;
   if (presented > 1)
@@ -84,12 +82,12 @@ export async function authenticateClient(
   const paramId = params.get('client_id');
   const claimedId =
     basic?.id ?? (assertion !== undefined ? assertionClientId(assertion) : undefined) ?? paramId;
-  if (claimedId === undefined) throw failed(usedBasic, 'client authentication is required');
+  if (claimedId === undefined) throw failed(usedBasic, 'client_authentication_missing');
   if (paramId !== undefined && paramId !== claimedId) {
     throw new OAuthError('invalid_request', 'client_id does not match the client that authenticated');
   }
   const client = await ctx.rt.clients.find(claimedId);
-  if (client === undefined) throw failed(usedBasic);
+  if (client === undefined) throw failed(usedBasic, 'client_unknown');
 
   let method: TokenEndpointAuthMethod;
   if (basic) method = 'client_secret_basic';
@@ -99,7 +97,7 @@ export async function authenticateClient(
     method = client.authMethod;
   else method = 'none';
   if (method !== client.authMethod) {
-    throw failed(usedBasic, `this client authenticates with ${client.authMethod}, not ${method}`);
+    throw failed(usedBasic, 'client_auth_method_mismatch');
   }
 
   switch (method) {
@@ -107,7 +105,7 @@ export async function authenticateClient(
     case 'client_secret_post': {
       const secret = basic?.secret ?? postSecret!;
       if (client.secretHash === undefined || !constantTimeEqual(sha256(secret), client.secretHash))
-        throw failed(usedBasic);
+        throw failed(usedBasic, 'client_secret_mismatch');
       break;
     }
     case 'private_key_jwt': {
@@ -123,30 +121,25 @@ export async function authenticateClient(
     }
     case 'tls_client_auth': {
       const cert = await ctx.rt.certificates.read(ctx);
-      if (cert === undefined)
-        throw failed(usedBasic, 'tls_client_auth needs a client certificate (use the mTLS endpoint)');
-      if (!cert.trusted) throw failed(usedBasic, 'the client certificate does not chain to a trusted CA');
+      if (cert === undefined) throw failed(usedBasic, 'client_certificate_missing');
+      if (!cert.trusted) throw failed(usedBasic, 'client_certificate_untrusted');
       const matches =
         client.tlsSubjectDn !== undefined
           ? sameDistinguishedName(cert.x509.subject, client.tlsSubjectDn)
           : hasSubjectAltName(cert.x509, client.tlsSan!);
-      if (!matches) throw failed(usedBasic, 'the client certificate does not match the registered subject');
+      if (!matches) throw failed(usedBasic, 'client_certificate_subject_mismatch');
       break;
     }
     case 'self_signed_tls_client_auth': {
       const cert = await ctx.rt.certificates.read(ctx);
-      if (cert === undefined)
-        throw failed(
-          usedBasic,
-          'self_signed_tls_client_auth needs a client certificate (use the mTLS endpoint)',
-        );
+      if (cert === undefined) throw failed(usedBasic, 'client_certificate_missing');
       if (!(await ctx.rt.clients.certificateIsRegistered(client, cert.der))) {
-        throw failed(usedBasic, 'the client certificate is not in the registered JWKS');
+        throw failed(usedBasic, 'client_certificate_unregistered');
       }
       break;
     }
     case 'none':
-      if (!options.allowPublic) throw failed(usedBasic, 'this endpoint needs an authenticated client');
+      if (!options.allowPublic) throw failed(usedBasic, 'public_client_not_allowed');
       break;
   }
   ctx.client = client;
@@ -190,7 +183,6 @@ export async function recordAssertion(ctx: RequestContext): Promise<void> {
       },
     );
   }
-  if (!first)
-    throw new OAuthError('invalid_client', 'client assertion jti was already used', { status: 401 });
+  if (!first) throw invalidClient('client_assertion_replayed');
   ctx.pendingAssertion = undefined;
 }

@@ -4,7 +4,7 @@
 // once (recorded in the replay store shared by every instance, after the DPoP check).
 import { LruCache } from '@keybound/core';
 import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { OAuthError } from '../http/oauth-error.js';
+import { invalidClient, OAuthError } from '../http/oauth-error.js';
 import type { ClientConfig } from './client.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -56,11 +56,9 @@ export class ClientKeySets {
       }
       return set;
     }
-    throw new OAuthError('invalid_client', 'the client has no registered keys', { status: 401 });
+    throw invalidClient('client_keys_missing');
   }
 }
-
-const fail = (why: string) => new OAuthError('invalid_client', `client assertion ${why}`, { status: 401 });
 
 /** The unverified `sub` (else `iss`) of an assertion: which client it claims to be. */
 export function assertionClientId(assertion: string): string | undefined {
@@ -97,22 +95,23 @@ export async function verifyClientAssertion(
     }));
   } catch (e) {
     if (e instanceof OAuthError) throw e;
-    if (e instanceof errors.JWTExpired) throw fail('has expired');
+    if (e instanceof errors.JWTExpired) throw invalidClient('client_assertion_expired');
     if (e instanceof errors.JWTClaimValidationFailed)
-      throw fail(`claim "${e.claim}" is invalid (${e.reason})`);
-    if (e instanceof errors.JWKSNoMatchingKey) throw fail('is not signed by a registered key');
-    if (e instanceof errors.JWSSignatureVerificationFailed) throw fail('signature does not verify');
-    if (e instanceof errors.JOSEAlgNotAllowed) throw fail('uses an algorithm that is not allowed');
+      throw invalidClient(`client_assertion_claim_invalid:${e.claim}`);
+    if (e instanceof errors.JWKSNoMatchingKey) throw invalidClient('client_assertion_key_unknown');
+    if (e instanceof errors.JWSSignatureVerificationFailed)
+      throw invalidClient('client_assertion_signature_invalid');
+    if (e instanceof errors.JOSEAlgNotAllowed) throw invalidClient('client_assertion_alg_not_allowed');
     if (e instanceof errors.JWKSTimeout || e instanceof errors.JOSEError === false) {
-      throw new OAuthError('invalid_client', "the client's jwks_uri could not be fetched", { status: 401 });
+      throw invalidClient('client_jwks_unavailable');
     }
-    throw fail(`is not valid (${(e as errors.JOSEError).code})`);
+    throw invalidClient(`client_assertion_invalid:${(e as errors.JOSEError).code}`);
   }
   const { jti, exp } = payload as { jti: unknown; exp: number };
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI)
-    throw fail('jti is missing or too long');
-  if (exp > options.now + MAX_ASSERTION_LIFETIME + options.clockSkew) {
-    throw fail(`expires too far in the future (at most ${MAX_ASSERTION_LIFETIME} s)`);
-  }
+    throw invalidClient('client_assertion_jti_invalid');
+  // at most MAX_ASSERTION_LIFETIME s ahead (its jti is remembered that long)
+  if (exp > options.now + MAX_ASSERTION_LIFETIME + options.clockSkew)
+    throw invalidClient('client_assertion_lifetime_too_long');
   return { jti, exp };
 }

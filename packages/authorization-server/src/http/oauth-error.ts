@@ -50,6 +50,17 @@ export const invalidRequest = (description: string, status = 400) =>
 
 export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
 
+/** The one error_description of every client authentication failure. */
+export const CLIENT_AUTH_FAILED = 'client authentication failed';
+
+/**
+ * A client authentication failure (RFC 6749 §5.2): 401 invalid_client with one description for
+ * every cause, so an answer tells neither which clients exist nor how they authenticate. `code`
+ * says why (for logs and tests); it is never sent.
+ */
+export const invalidClient = (code: string, headers: Record<string, string> = {}) =>
+  new OAuthError('invalid_client', CLIENT_AUTH_FAILED, { status: 401, headers, code });
+
 /**
  * A failure from the core's proof verification, as the token, PAR and other AS endpoints answer
  * it: 400 (never 401, RFC 9449 §5 and §8), use_dpop_nonce with a fresh DPoP-Nonce header, 503 when
