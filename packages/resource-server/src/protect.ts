@@ -566,13 +566,22 @@ export class ResourceServer {
   }
 }
 
-/** The path of a request target (origin-form or absolute-form), without query or fragment. */
+/**
+ * The path of a request target (origin-form or absolute-form), without query or fragment. In
+ * absolute-form the authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); when "?" or "#"
+ * comes first the path is empty, which is "/" (RFC 9112 §3.2.2), as every framework routes it.
+ */
 function requestPath(target: string): string {
   let path = target;
   if (!path.startsWith('/')) {
     if (/^https?:\/\//i.test(path)) {
-      const slash = path.indexOf('/', path.indexOf('//') + 2);
-      path = slash < 0 ? '/' : path.slice(slash);
+      const start = path.indexOf('//') + 2;
+      let end = path.length;
+      for (const c of '/?#') {
+        const i = path.indexOf(c, start);
+        if (i >= 0 && i < end) end = i;
+      }
+      path = path[end] === '/' ? path.slice(end) : `/${path.slice(end)}`;
     }
   }
   let end = path.length;

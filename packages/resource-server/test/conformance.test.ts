@@ -631,6 +631,22 @@ const scenarios: Scenario[] = [
     check: (_res, event) => expect(event.route).toBe('orders'),
   },
   {
+    name: 'matches an absolute-form target whose query holds a path against "/", as the frameworks route it',
+    status: 401,
+    code: 'dpop_required',
+    // every framework serves "/" here; the "/off" in the query must not pick the off route
+    request: async () => ({ path: 'http://api.example.test?/off', headers: bearer(await token()) }),
+    check: (_res, event) => expect(event.route).toBe('default'),
+  },
+  {
+    name: 'expects the htu of "/" for an absolute-form target without a path',
+    status: 200,
+    request: async () => ({
+      path: 'http://api.example.test?/items',
+      headers: await dpopHeaders('/'),
+    }),
+  },
+  {
     name: 'refuses with 503 and Retry-After when the JWKS cannot be fetched',
     status: 503,
     code: 'jwks_unavailable',

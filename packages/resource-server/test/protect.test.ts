@@ -172,6 +172,23 @@ describe('protect()', () => {
     });
   });
 
+  it('ends the authority of an absolute-form target at the first "/", "?" or "#"', async () => {
+    const rs = createResourceServer({
+      policy: policy({ defaults: { require: 'dpop' }, routes: [{ path: '/health', mode: 'off' }] }),
+    });
+    const t = await token();
+    for (const target of [
+      'http://api.example.com?/health',
+      'HTTP://api.example.com#/health',
+      'http://h?x=/health',
+    ]) {
+      expect(await rs.protect(bearerFacts(target, t))).toMatchObject({ allow: false, route: 'default' });
+    }
+    for (const target of ['http://api.example.com/health?x', 'https://u@api.example.com:8443/health/x']) {
+      expect(await rs.protect(bearerFacts(target, t))).toMatchObject({ allow: true, route: '/health' });
+    }
+  });
+
   it('names a route by its name, path or pattern in decisions', async () => {
     const rs = createResourceServer({
       policy: policy({
