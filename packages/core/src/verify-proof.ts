@@ -240,9 +240,9 @@ function receivedHtu(value: unknown, expected: string): string {
   return n;
 }
 
-// 4. claims: htm, htu, jti, ath
+// 4. claims: htm, htu
 const claims: Step = (ctx) => {
-  const { htm, htu, jti, ath } = ctx.claims;
+  const { htm, htu } = ctx.claims;
   const o = ctx.options;
   if (htm !== o.htm)
     throw new KeyboundError('htm_mismatch', undefined, { expected: o.htm, received: clip(htm) });
@@ -257,24 +257,11 @@ const claims: Step = (ctx) => {
       });
     }
   }
-  if (typeof jti !== 'string' || jti.length === 0) throw new KeyboundError('jti_missing');
-  const maxJti = o.maxJtiLength ?? DEFAULT_MAX_JTI_LENGTH;
-  if (jti.length > maxJti)
-    throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
-  if (o.accessToken === undefined && o.accessTokenHash === undefined) return;
-  if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
-  const check = (expected: string) => {
-    if (ath !== expected) throw new KeyboundError('ath_mismatch');
-  };
-  if (o.accessTokenHash !== undefined) return check(o.accessTokenHash);
-  const token = o.accessToken!;
-  if (ctx.crypto.sha256Sync !== undefined) return check(b64uEncode(ctx.crypto.sha256Sync(token)));
-  return accessTokenHash(token, ctx.crypto).then(check);
 };
 
-// 5. freshness: iat within the window, and the server nonce when nonces are in use
-const freshness: Step = (ctx) => {
-  const { iat, nonce } = ctx.claims;
+// 5. iat within the window
+const checkIat: Step = (ctx) => {
+  const { iat } = ctx.claims;
   const o = ctx.options;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) {
     throw new KeyboundError('iat_invalid', undefined, { received: clip(iat) });
@@ -294,6 +281,21 @@ const freshness: Step = (ctx) => {
       received: offset,
     });
   }
+};
+
+// 6. jti present and bounded
+const checkJti: Step = (ctx) => {
+  const { jti } = ctx.claims;
+  if (typeof jti !== 'string' || jti.length === 0) throw new KeyboundError('jti_missing');
+  const maxJti = ctx.options.maxJtiLength ?? DEFAULT_MAX_JTI_LENGTH;
+  if (jti.length > maxJti)
+    throw new KeyboundError('jti_too_long', undefined, { expected: maxJti, received: jti.length });
+};
+
+// 7. the server nonce, when nonces are in use
+const checkNonce: Step = (ctx) => {
+  const { nonce } = ctx.claims;
+  const o = ctx.options;
   if (o.nonce === undefined) return;
   if (nonce === undefined) {
     if (o.nonce.required) throw new KeyboundError('nonce_required');
@@ -306,7 +308,22 @@ const freshness: Step = (ctx) => {
   });
 };
 
-// 6. replay, last: the entry lives as long as the proof could still pass the iat check
+// 8. ath, when an access token is presented
+const checkAth: Step = (ctx) => {
+  const o = ctx.options;
+  if (o.accessToken === undefined && o.accessTokenHash === undefined) return;
+  const { ath } = ctx.claims;
+  if (typeof ath !== 'string') throw new KeyboundError('ath_missing');
+  const check = (expected: string) => {
+    if (ath !== expected) throw new KeyboundError('ath_mismatch');
+  };
+  if (o.accessTokenHash !== undefined) return check(o.accessTokenHash);
+  const token = o.accessToken!;
+  if (ctx.crypto.sha256Sync !== undefined) return check(b64uEncode(ctx.crypto.sha256Sync(token)));
+  return accessTokenHash(token, ctx.crypto).then(check);
+};
+
+// 9. replay, last: the entry lives as long as the proof could still pass the iat check
 const replay: Step = (ctx) => {
   const store = ctx.options.replayStore;
   if (store === undefined) return;
@@ -331,13 +348,16 @@ const replay: Step = (ctx) => {
   );
 };
 
-/** The checks in the order they run. */
+/** The checks in the order they run (issue order: htm, htu, iat, jti, nonce, ath, replay last). */
 export const PROOF_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
   ['parse', parse],
   ['header', joseHeader],
   ['signature', signature],
   ['claims', claims],
-  ['freshness', freshness],
+  ['iat', checkIat],
+  ['jti', checkJti],
+  ['nonce', checkNonce],
+  ['ath', checkAth],
   ['replay', replay],
 ];
 

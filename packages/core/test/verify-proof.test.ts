@@ -4,6 +4,7 @@ import {
   createProof,
   type DpopKey,
   generateDpopKey,
+  KeyboundError,
   MemoryReplayStore,
   NonceManager,
   PROOF_STEPS,
@@ -545,9 +546,43 @@ describe('RFC 9449 §4.3 checks, each failing on its own bad input', () => {
       'header',
       'signature',
       'claims',
-      'freshness',
+      'iat',
+      'jti',
+      'nonce',
+      'ath',
       'replay',
     ]);
+  });
+
+  it('answers for a proof failing two checks with the earlier in the order htm, htu, iat, jti, nonce, ath, replay', async () => {
+    const nonces = new NonceManager({ secrets: ['0123456789abcdef0123456789abcdef'] });
+    const nonce = { verifier: nonces, required: true };
+    const wrongAth = await accessTokenHash('other');
+    const cases: ReadonlyArray<
+      readonly [string, Record<string, unknown>, Partial<VerifyProofOptions>, string]
+    > = [
+      ['nonce before ath', { ath: wrongAth }, { accessToken: 'tok', nonce }, 'nonce_required'],
+      ['nonce before a missing ath', {}, { accessToken: 'tok', nonce }, 'nonce_required'],
+      ['iat before ath', { ath: wrongAth, iat: NOW - 3600 }, { accessToken: 'tok' }, 'iat_too_old'],
+      ['iat before jti', { jti: undefined, iat: NOW - 3600 }, {}, 'iat_too_old'],
+      ['iat before a too long jti', { jti: 'x'.repeat(300), iat: NOW + 3600 }, {}, 'iat_in_future'],
+      ['jti before nonce', { jti: undefined }, { nonce }, 'jti_missing'],
+      ['htu before iat', { htu: 'https://evil.example/', iat: NOW - 3600 }, {}, 'htu_mismatch'],
+      ['htm before htu', { htm: 'POST', htu: 'https://evil.example/' }, {}, 'htm_mismatch'],
+    ];
+    for (const [name, extra, options, code] of cases) {
+      const proof = await signJws(key, dpopHeader(key), claims(extra));
+      const e = await verifyProof(proof, opts(options)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e, name).toBeInstanceOf(KeyboundError);
+      expect((e as KeyboundError).code, name).toBe(code);
+    }
+    // the client learns it needs a nonce (use_dpop_nonce) even when its ath is wrong too
+    const proof = await signJws(key, dpopHeader(key), claims({ ath: wrongAth }));
+    const e = await expectCode(verifyProof(proof, opts({ accessToken: 'tok', nonce })), 'nonce_required');
+    expect(e.error).toBe('use_dpop_nonce');
   });
 
   it('never puts the proof or the access token in an error', async () => {
