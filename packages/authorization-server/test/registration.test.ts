@@ -86,6 +86,43 @@ describe('dynamic client registration (RFC 7591)', () => {
     );
   });
 
+  it('spends a one-use initial access token only on a registration it accepts', async () => {
+    const { server, urls } = await start(config());
+    const token = await server.createInitialAccessToken({ uses: 1 });
+    const badMetadata = await register(
+      urls.registration!,
+      { redirect_uris: ['http://evil.example/cb'], grant_types: ['authorization_code'] },
+      token,
+    );
+    expect(badMetadata.status).toBe(400);
+    expect(badMetadata.json.error).toBe('invalid_redirect_uri');
+    expect((await register(urls.registration!, '{"grant_types":', token)).status).toBe(400);
+    expect(
+      (await register(urls.registration!, 'grant_types=x', token, 'application/x-www-form-urlencoded'))
+        .status,
+    ).toBe(400);
+    const corrected = await register(
+      urls.registration!,
+      { redirect_uris: ['https://rp.example/cb'], grant_types: ['authorization_code'] },
+      token,
+    );
+    expect(corrected.status).toBe(201);
+    const spent = await register(urls.registration!, { grant_types: ['client_credentials'] }, token);
+    expect(spent.status).toBe(401);
+    expect(spent.json.error).toBe('invalid_token');
+  });
+
+  it('answers an unknown initial access token with 401 before looking at the metadata', async () => {
+    const { urls } = await start(config());
+    const res = await register(
+      urls.registration!,
+      { redirect_uris: ['http://evil.example/cb'] },
+      'not-the-token',
+    );
+    expect(res.status).toBe(401);
+    expect(res.json.error).toBe('invalid_token');
+  });
+
   it('registers without a token when configured open', async () => {
     const { urls } = await start(config({ enabled: true, open: true }));
     expect((await register(urls.registration!, { grant_types: ['client_credentials'] }, null)).status).toBe(

@@ -1,5 +1,7 @@
 // Dynamic client registration (RFC 7591), guarded by an initial access token (Bearer) unless the
-// server is configured open. The metadata is validated like configured clients (RFC 7591 names,
+// server is configured open. The token must be live before the body is read, and one of its uses is
+// spent only once the body and metadata are valid, right before the client is stored (a refused
+// registration costs nothing). The metadata is validated like configured clients (RFC 7591 names,
 // RFC 8705 tls_client_auth_* and tls_client_certificate_bound_access_tokens, RFC 9449
 // dpop_bound_access_tokens); the client_id and secret are issued here and the secret is stored
 // hashed. Unknown metadata is ignored (RFC 7591 §2).
@@ -20,11 +22,17 @@ function bearerChallenge(error?: string): Record<string, string> {
   };
 }
 
-async function checkInitialAccessToken(ctx: RequestContext): Promise<void> {
-  if (ctx.rt.config.registration.open) return;
+const unusableToken = () =>
+  new OAuthError('invalid_token', 'the initial access token is invalid, expired or used up', {
+    status: 401,
+    headers: bearerChallenge('invalid_token'),
+  });
+
+/** The SHA-256 of the request's initial access token (undefined when registration is open). */
+function initialAccessTokenHash(ctx: RequestContext): string | undefined {
+  if (ctx.rt.config.registration.open) return undefined;
   const header = ctx.req.headers.authorization;
   if (header === undefined) {
-    ctx.req.resume();
     throw new OAuthError(
       'invalid_token',
       'registration needs an initial access token (Authorization: Bearer)',
@@ -35,12 +43,19 @@ async function checkInitialAccessToken(ctx: RequestContext): Promise<void> {
     );
   }
   const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!m || !(await ctx.rt.storage.useInitialAccessToken(sha256(m[1]!), Math.floor(ctx.now)))) {
+  if (!m) throw unusableToken();
+  return sha256(m[1]!);
+}
+
+/** A request without a live token is answered 401 before its body is read; nothing is spent yet. */
+async function checkInitialAccessToken(ctx: RequestContext): Promise<void> {
+  try {
+    const hash = initialAccessTokenHash(ctx);
+    if (hash !== undefined && !(await ctx.rt.storage.initialAccessTokenIsLive(hash, Math.floor(ctx.now))))
+      throw unusableToken();
+  } catch (e) {
     ctx.req.resume();
-    throw new OAuthError('invalid_token', 'the initial access token is invalid, expired or used up', {
-      status: 401,
-      headers: bearerChallenge('invalid_token'),
-    });
+    throw e;
   }
 }
 
@@ -79,6 +94,12 @@ async function register(ctx: RequestContext): Promise<void> {
     throw new OAuthError(error, `${first.path}: ${first.message}`.slice(0, 300));
   }
   const now = Math.floor(ctx.now);
+  // one use of the token is spent only now, for a registration that will be made (and atomically:
+  // concurrent requests with the last use get one 201 and 401s)
+  const tokenHash = initialAccessTokenHash(ctx);
+  if (tokenHash !== undefined && !(await rt.storage.useInitialAccessToken(tokenHash, now))) {
+    throw unusableToken();
+  }
   await rt.storage.insertClient({
     clientId,
     metadata: client.metadata,

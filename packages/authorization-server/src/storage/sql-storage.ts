@@ -305,6 +305,15 @@ export class SqlStorage implements Storage {
     );
   }
 
+  async initialAccessTokenIsLive(tokenHash: string, now: number): Promise<boolean> {
+    const r = await this.#one(
+      `SELECT token_hash FROM kb_initial_access_tokens
+        WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?) AND (uses_remaining IS NULL OR uses_remaining > 0)`,
+      [tokenHash, now],
+    );
+    return r !== undefined;
+  }
+
   async useInitialAccessToken(tokenHash: string, now: number): Promise<boolean> {
     const { rowCount } = await this.driver.query(
       `UPDATE kb_initial_access_tokens

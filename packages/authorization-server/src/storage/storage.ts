@@ -151,6 +151,8 @@ export interface Storage {
   finishInteraction(idHash: string): Promise<boolean>;
 
   insertInitialAccessToken(token: InitialAccessTokenRecord): Promise<void>;
+  /** Whether the initial access token is known, unexpired and not used up (nothing is spent). */
+  initialAccessTokenIsLive(tokenHash: string, now: number): Promise<boolean>;
   /** Spends one use of a live initial access token; false when unknown, expired or used up. */
   useInitialAccessToken(tokenHash: string, now: number): Promise<boolean>;
 

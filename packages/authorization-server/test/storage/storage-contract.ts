@@ -187,6 +187,21 @@ export function storageContract(open: () => Promise<Storage>, openSecond: () => 
     expect(await s.useInitialAccessToken('unknown', 1)).toBe(false);
   });
 
+  it('tells whether an initial access token is live without spending it', async () => {
+    const s = await open();
+    const once = id('iat');
+    const expired = id('iat');
+    await s.insertInitialAccessToken({ tokenHash: once, usesRemaining: 1, createdAt: 1 });
+    await s.insertInitialAccessToken({ tokenHash: expired, expiresAt: 50, createdAt: 1 });
+    expect(await s.initialAccessTokenIsLive(once, 10)).toBe(true);
+    expect(await s.initialAccessTokenIsLive(once, 10)).toBe(true);
+    expect(await s.useInitialAccessToken(once, 10)).toBe(true);
+    expect(await s.initialAccessTokenIsLive(once, 10)).toBe(false);
+    expect(await s.initialAccessTokenIsLive(expired, 49)).toBe(true);
+    expect(await s.initialAccessTokenIsLive(expired, 50)).toBe(false);
+    expect(await s.initialAccessTokenIsLive('unknown', 1)).toBe(false);
+  });
+
   it('keeps signing keys and retires all but the current one', async () => {
     const s = await open();
     await s.insertSigningKey({ kid: 'k1', alg: 'ES256', privateJwk: '{"a":1}', createdAt: 1 });
