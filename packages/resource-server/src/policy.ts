@@ -51,7 +51,7 @@ export interface RouteRule extends Rule {
   path?: string;
   /** Path pattern: `:name` matches one segment, a final `*` matches the rest (`/users/:id/*`). */
   pattern?: string;
-  /** Methods this route applies to (default all). */
+  /** Methods this route applies to (default all); GET also covers HEAD. */
   methods?: string[];
   /** Scopes the token must carry (all of them). */
   scopes?: string[];

@@ -35,6 +35,13 @@ function compilePrefix(prefix: string): (path: string) => boolean {
   return (path) => path === p || path.startsWith(withSlash);
 }
 
+/** A route's methods; GET also covers HEAD, which every framework answers with the GET handler. */
+function methodSet(methods: readonly string[]): ReadonlySet<string> {
+  const set = new Set(methods);
+  if (set.has('GET')) set.add('HEAD');
+  return set;
+}
+
 export function mergeRule(base: EffectiveRule, over: Rule & { scopes?: string[] }): EffectiveRule {
   return {
     mode: over.mode ?? base.mode,
@@ -56,7 +63,7 @@ export class RouteTable {
     this.defaults = { name: 'default', methods: undefined, test: () => true, rule: base };
     this.#routes = (policy.routes ?? []).map((r) => ({
       name: r.name ?? r.path ?? r.pattern!,
-      methods: r.methods === undefined ? undefined : new Set(r.methods),
+      methods: r.methods === undefined ? undefined : methodSet(r.methods),
       test: r.path !== undefined ? compilePrefix(r.path) : compilePattern(r.pattern!),
       rule: mergeRule(base, r),
     }));
