@@ -650,6 +650,24 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expect(res.status).toBe(400);
   });
 
+  it('keeps a request_uri presented with another client_id usable by the client that pushed it', async () => {
+    const { urls } = await start(codeFlowConfig());
+    const pushed = await post(
+      urls.pushedAuthorizationRequest,
+      { response_type: 'code', code_challenge: pkce().challenge, code_challenge_method: 'S256' },
+      { authorization: basic('par-only', SECRET) },
+    );
+    const requestUri = pushed.json.request_uri as string;
+    for (const clientId of ['spa', 'web', 'nobody']) {
+      const other = await openAuthorize(urls, { client_id: clientId, request_uri: requestUri });
+      expect(other.status, clientId).toBe(400);
+      expect(other.location, clientId).toBeNull();
+    }
+    const rightful = await openAuthorize(urls, { client_id: 'par-only', request_uri: requestUri });
+    expect(rightful.status).toBe(200);
+    expect(rightful.interaction).not.toBe('');
+  });
+
   it('requires client authentication from a confidential client and refuses request_uri inside a push', async () => {
     const { urls } = await start(codeFlowConfig());
     const anonymous = await post(urls.pushedAuthorizationRequest, {

@@ -56,8 +56,9 @@ async function authorize(ctx: RequestContext): Promise<void> {
   if (requestUri !== undefined) {
     const clientId = params.get('client_id');
     if (clientId === undefined) throw new NonRedirectableError('The request has no client_id.');
+    // taken only with the client_id that pushed it: another client_id leaves it for that client
     const record = REQUEST_URI.test(requestUri)
-      ? await rt.storage.takePushedRequest(sha256(requestUri))
+      ? await rt.storage.takePushedRequestForClient(sha256(requestUri), clientId)
       : undefined;
     if (record === undefined || record.expiresAt <= ctx.now || record.clientId !== clientId) {
       throw new NonRedirectableError(

@@ -257,10 +257,14 @@ export class SqlStorage implements Storage {
     );
   }
 
-  async takePushedRequest(requestUriHash: string): Promise<PushedRequestRecord | undefined> {
-    const r = await this.#one('DELETE FROM kb_pushed_requests WHERE request_uri_hash = ? RETURNING *', [
-      requestUriHash,
-    ]);
+  async takePushedRequestForClient(
+    requestUriHash: string,
+    clientId: string,
+  ): Promise<PushedRequestRecord | undefined> {
+    const r = await this.#one(
+      'DELETE FROM kb_pushed_requests WHERE request_uri_hash = ? AND client_id = ? RETURNING *',
+      [requestUriHash, clientId],
+    );
     return (
       r && {
         requestUriHash: String(r.request_uri_hash),

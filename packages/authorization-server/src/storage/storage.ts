@@ -140,8 +140,15 @@ export interface Storage {
   revokeAccessToken(token: AccessTokenRecord, at: number): Promise<void>;
 
   insertPushedRequest(request: PushedRequestRecord): Promise<void>;
-  /** Returns and deletes the request (one-time use); undefined when absent. */
-  takePushedRequest(requestUriHash: string): Promise<PushedRequestRecord | undefined>;
+  /**
+   * Returns and deletes the request (one-time use) when `clientId` pushed it; undefined, and the
+   * request left in place, when absent or pushed by another client (so a wrong client_id cannot
+   * spend another client's request_uri).
+   */
+  takePushedRequestForClient(
+    requestUriHash: string,
+    clientId: string,
+  ): Promise<PushedRequestRecord | undefined>;
 
   insertInteraction(interaction: InteractionRecord): Promise<void>;
   findInteraction(idHash: string): Promise<InteractionRecord | undefined>;

@@ -145,9 +145,26 @@ export function storageContract(open: () => Promise<Storage>, openSecond: () => 
       request: { scope: 'read' },
       expiresAt: 10,
     });
-    const [x, y] = await Promise.all([s.takePushedRequest(h), s.takePushedRequest(h)]);
+    const [x, y] = await Promise.all([
+      s.takePushedRequestForClient(h, 'c1'),
+      s.takePushedRequestForClient(h, 'c1'),
+    ]);
     expect([x, y].filter(Boolean)).toHaveLength(1);
     expect((x ?? y)?.request).toEqual({ scope: 'read' });
+  });
+
+  it('hands a pushed request only to the client that pushed it, leaving it for that client', async () => {
+    const s = await open();
+    const h = id('par');
+    await s.insertPushedRequest({
+      requestUriHash: h,
+      clientId: 'c1',
+      request: { scope: 'read' },
+      expiresAt: 10,
+    });
+    expect(await s.takePushedRequestForClient(h, 'c2')).toBeUndefined();
+    expect((await s.takePushedRequestForClient(h, 'c1'))?.clientId).toBe('c1');
+    expect(await s.takePushedRequestForClient(h, 'c1')).toBeUndefined();
   });
 
   it('counts login attempts and finishes an interaction once', async () => {
