@@ -1,6 +1,7 @@
 import { MemoryReplayStore } from '@keybound/core';
 import { describe, expect, it } from 'vitest';
 import { vectors } from '../../core/test/vectors.js';
+import { parseServerConfig } from '../src/index.js';
 import { authorizeAndLogin, codeFlowConfig, openAuthorize, PASSWORD, pkce, submitLogin } from './browser.js';
 import { basic, claimsOf, localUrls, newKey, post, proofFor, SECRET, start } from './helpers.js';
 
@@ -420,6 +421,71 @@ describe('authorization endpoint', () => {
       code_challenge_method: 'S256',
     });
     expect(page.status).toBe(200);
+  });
+
+  it('refuses a redirect URI with a fragment (RFC 6749 §3.1.2), loopback ports included, without redirecting', async () => {
+    const { urls } = await start(codeFlowConfig());
+    const { challenge } = pkce();
+    for (const [clientId, redirectUri] of [
+      ['spa', 'http://127.0.0.1:53123/cb#frag'],
+      ['spa', 'http://127.0.0.1/cb#'],
+      ['spa', 'http://127.0.0.1:53123/cb#'],
+      ['web', 'https://app.example/cb#x'],
+    ] as const) {
+      const page = await openAuthorize(urls, {
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      expect(page.status, redirectUri).toBe(400);
+      expect(page.location, redirectUri).toBeNull();
+    }
+    const pushed = await post(
+      urls.pushedAuthorizationRequest,
+      {
+        response_type: 'code',
+        client_id: 'spa',
+        redirect_uri: 'http://127.0.0.1:53123/cb#frag',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+      {},
+    );
+    expect(pushed.status).toBe(400);
+    expect(pushed.json.error).toBe('invalid_request');
+  });
+
+  it('refuses a client registered with a redirect URI that has a fragment', async () => {
+    const client = (redirectUri: string) =>
+      codeFlowConfig({
+        clients: [
+          {
+            client_id: 'frag',
+            token_endpoint_auth_method: 'none',
+            redirect_uris: ['https://app.example/cb', redirectUri],
+          },
+        ],
+      });
+    for (const uri of ['https://app.example/cb#x', 'https://app.example/cb#', 'http://127.0.0.1/cb#x']) {
+      expect(() => parseServerConfig(client(uri)), uri).toThrow(
+        /redirect_uris\[1\]: must not contain a fragment/,
+      );
+    }
+    const { urls } = await start(codeFlowConfig({ registration: { enabled: true, open: true } }));
+    for (const uri of ['https://rp.example/cb#x', 'https://rp.example/cb#', 'http://127.0.0.1/cb#x']) {
+      const res = await fetch(urls.registration!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [uri] }),
+      });
+      expect(res.status, uri).toBe(400);
+      expect(await res.json(), uri).toEqual({
+        error: 'invalid_redirect_uri',
+        error_description: 'redirect_uris[0]: must not contain a fragment',
+      });
+    }
   });
 
   it('refuses a request without PAR from a client that requires PAR', async () => {

@@ -48,8 +48,12 @@ function isLoopback(url: URL): boolean {
   return url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === '[::1]');
 }
 
-/** RFC 9700 §2.1 exact matching; loopback IP redirect URIs may use any port (RFC 8252 §7.3). */
+/**
+ * RFC 9700 §2.1 exact matching; loopback IP redirect URIs may use any port (RFC 8252 §7.3). A URI
+ * with a fragment (even an empty one) never matches, given or registered (RFC 6749 §3.1.2).
+ */
 export function matchRedirectUri(client: ClientConfig, given: string): boolean {
+  if (given.includes('#')) return false;
   if (client.redirectUris.includes(given)) return true;
   let url: URL;
   try {
@@ -59,6 +63,7 @@ export function matchRedirectUri(client: ClientConfig, given: string): boolean {
   }
   if (!isLoopback(url)) return false;
   return client.redirectUris.some((r) => {
+    if (r.includes('#')) return false;
     const reg = new URL(r);
     return (
       isLoopback(reg) &&
