@@ -1,14 +1,38 @@
 // Which rule applies to a request: the first route whose methods and path match, else the
-// defaults; then the client's overrides once the token names the client. Paths are matched in
-// normal form (percent-encoded unreserved characters decoded, dot-segments removed), so that
-// `/%61dmin` or `/x/../admin` cannot slip past a rule for `/admin`.
+// defaults; then the client's overrides once the token names the client.
+//
+// A policy rule must never cover less than what the framework routes to the handler, and apps
+// read paths differently: Express compares case-insensitively, Fastify can ignore case, repeated
+// slashes and what follows a ";", Hono resolves dot-segments, Express and Fastify do not. So a
+// path is matched under each of those readings: as received and in normal form (percent-encoded
+// unreserved characters decoded, dot-segments removed: `/%61dmin`, `/x/../admin`), each as is or
+// compared case-insensitively, with runs of "/" as one, and with ";params" removed from every
+// segment or everything from the first ";" cut. Each reading selects a route (first match wins,
+// else the defaults); when readings select different routes, the strictest of their rules applies.
+// The rule chosen is always one that some reading of the path selects: no reading is mixed with
+// another, and a relaxed route never relaxes a spelling that another reading sends elsewhere.
 import { type JwsAlgorithm, normalizeHtu } from '@keybound/core';
-import { DEFAULT_RULE, type EffectiveRule, type Policy, type Rule } from './policy.js';
+import {
+  DEFAULT_RULE,
+  type EffectiveRule,
+  type Mode,
+  type Policy,
+  type Requirement,
+  type Rule,
+} from './policy.js';
+
+type PathTest = (path: string) => boolean;
+
+/** Route tests by reading: bit 1 compares case-insensitively, bit 2 collapses runs of "/". */
+type Tests = readonly [PathTest, PathTest, PathTest, PathTest];
+const CASELESS = 1;
+const COLLAPSED = 2;
 
 export interface CompiledRoute {
   readonly name: string;
   readonly methods: ReadonlySet<string> | undefined;
-  readonly test: (path: string) => boolean;
+  /** The route's path test for each kind of reading (CASELESS | COLLAPSED). */
+  readonly tests: Tests;
   readonly rule: EffectiveRule;
 }
 
@@ -27,6 +51,23 @@ function compilePattern(pattern: string): (path: string) => boolean {
   const re = new RegExp(`${source}${segments.at(-1) === '*' ? '' : '/?'}$`);
   return (path) => re.test(path);
 }
+
+/** The tests of a route path: as written, lower-cased, with runs of "/" as one, and both. */
+function compileTests(path: string, compile: (p: string) => PathTest): Tests {
+  const cache = new Map<string, PathTest>();
+  const test = (p: string): PathTest => {
+    let t = cache.get(p);
+    if (t === undefined) {
+      t = compile(p);
+      cache.set(p, t);
+    }
+    return t;
+  };
+  const lower = path.toLowerCase();
+  return [test(path), test(lower), test(collapse(path)), test(collapse(lower))];
+}
+
+const collapse = (path: string): string => path.replace(/\/{2,}/g, '/');
 
 function compilePrefix(prefix: string): (path: string) => boolean {
   const p = prefix.replace(/\/+$/, '');
@@ -57,28 +98,71 @@ export class RouteTable {
   readonly #routes: CompiledRoute[];
   readonly #clients = new Map<string, Rule>();
   readonly #merged = new WeakMap<CompiledRoute, Map<string, EffectiveRule>>();
+  /** CASELESS | COLLAPSED when some route path has upper case or repeated "/". */
+  #significant = 0;
 
   constructor(policy: Policy) {
     const base = mergeRule(DEFAULT_RULE, policy.defaults ?? {});
-    this.defaults = { name: 'default', methods: undefined, test: () => true, rule: base };
+    const always = () => true;
+    this.defaults = {
+      name: 'default',
+      methods: undefined,
+      tests: [always, always, always, always],
+      rule: base,
+    };
     this.#routes = (policy.routes ?? []).map((r) => ({
       name: r.name ?? r.path ?? r.pattern!,
       methods: r.methods === undefined ? undefined : methodSet(r.methods),
-      test: r.path !== undefined ? compilePrefix(r.path) : compilePattern(r.pattern!),
+      tests:
+        r.path !== undefined ? compileTests(r.path, compilePrefix) : compileTests(r.pattern!, compilePattern),
       rule: mergeRule(base, r),
     }));
+    // which kinds of reading test a route differently from the reading as written
+    for (const r of this.#routes) {
+      if (r.tests[CASELESS] !== r.tests[0]) this.#significant |= CASELESS;
+      if (r.tests[COLLAPSED] !== r.tests[0]) this.#significant |= COLLAPSED;
+    }
     for (const c of policy.clients ?? []) {
       const { clientId, ...rule } = c;
       this.#clients.set(clientId, rule);
     }
   }
 
-  /** The route for a request (path without query, as received). */
+  /**
+   * The route for a request (path without query, as received): the strictest of the routes that
+   * the readings of the path select (see the top of this file); the normal form's on a tie.
+   */
   match(method: string, rawPath: string): CompiledRoute {
     if (this.#routes.length === 0) return this.defaults;
-    const path = normalPath(rawPath);
+    const normal = normalPath(rawPath);
+    let best = this.#first(method, normal, 0);
+    // the common case: every other reading of the path is the same as its normal form
+    if (this.#significant === 0 && PLAIN_PATH.test(rawPath)) return best;
+    const seen = new Set<string>([`0 ${normal}`]);
+    for (const base of rawPath === normal ? [normal] : [normal, rawPath]) {
+      for (let kind = 0; kind <= (CASELESS | COLLAPSED); kind++) {
+        let path = kind & COLLAPSED ? collapse(base) : base;
+        if (kind & CASELESS) path = path.toLowerCase();
+        const semi = path.indexOf(';');
+        const paths = semi < 0 ? [path] : [path, path.replace(/;[^/]*/g, ''), path.slice(0, semi)];
+        // a kind of reading that tests no route differently is tested once, as written
+        const tests = kind & this.#significant;
+        for (const p of paths) {
+          const key = `${tests} ${p}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const route = this.#first(method, p, tests);
+          if (route !== best && stricter(route.rule, best.rule)) best = route;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** The first route whose methods and path match under one reading, else the defaults. */
+  #first(method: string, path: string, tests: number): CompiledRoute {
     for (const r of this.#routes) {
-      if ((r.methods === undefined || r.methods.has(method)) && r.test(path)) return r;
+      if ((r.methods === undefined || r.methods.has(method)) && r.tests[tests]!(path)) return r;
     }
     return this.defaults;
   }
@@ -100,6 +184,29 @@ export class RouteTable {
     }
     return merged;
   }
+}
+
+/** A path that every reading leaves as it is: lower case, no "%", ";", "\\", "//" or "/.". */
+const PLAIN_PATH = /^(?:\/(?!\/|\.)[a-z0-9\-._~!$&'()*+,=:@]*)*$/;
+
+const MODE_RANK: Record<Mode, number> = { off: 0, report: 1, enforce: 2 };
+const REQUIRE_RANK: Record<Requirement, number> = { none: 0, either: 1, dpop: 2, mtls: 2 };
+
+/**
+ * Whether rule a is stricter than rule b, compared by mode, then require, nonce, the number of
+ * scopes, and the fewer algorithms; a rule at least as strict as b in every field is never less
+ * strict than b here.
+ */
+function stricter(a: EffectiveRule, b: EffectiveRule): boolean {
+  const order = [
+    MODE_RANK[a.mode] - MODE_RANK[b.mode],
+    REQUIRE_RANK[a.require] - REQUIRE_RANK[b.require],
+    Number(a.nonce) - Number(b.nonce),
+    a.scopes.length - b.scopes.length,
+    b.algs.length - a.algs.length,
+  ];
+  for (const d of order) if (d !== 0) return d > 0;
+  return false;
 }
 
 /** The path in the normal form used for matching. */

@@ -87,6 +87,7 @@ function mainPolicy(): Policy {
       { path: '/es256', algs: ['ES256'] },
       { name: 'orders', pattern: '/orders/:id', scopes: ['orders:read'] },
       { name: 'reads', path: '/reads', methods: ['GET'], nonce: true },
+      { path: '/admin', scopes: ['admin'] },
     ],
     clients: [{ clientId: 'legacy-app', mode: 'report' }],
   };
@@ -661,6 +662,16 @@ const scenarios: Scenario[] = [
       headers: await dpopHeaders('/'),
     }),
   },
+  ...['/ADMIN', '//admin', '/admin;x', '/Admin//users;v=2/7'].map(
+    (path): Scenario => ({
+      // Express routes case-insensitively; Fastify can ignore case, repeated slashes and ;params
+      name: `applies the /admin rule to ${path}, which a framework may route to the /admin handler`,
+      status: 403,
+      code: 'insufficient_scope',
+      request: async () => ({ path, headers: bearer(await token()) }),
+      check: (_res, event) => expect(event.route).toBe('/admin'),
+    }),
+  ),
   {
     name: 'refuses with 503 and Retry-After when the JWKS cannot be fetched',
     status: 503,
@@ -1154,7 +1165,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
         'https://dead-introspection.example',
       ],
       bearer_methods_supported: ['header'],
-      scopes_supported: ['orders:read'],
+      scopes_supported: ['orders:read', 'admin'],
       dpop_signing_alg_values_supported: ['ES256', 'PS256'],
       dpop_bound_access_tokens_required: false,
       tls_client_certificate_bound_access_tokens: true,

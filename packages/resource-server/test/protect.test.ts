@@ -189,6 +189,93 @@ describe('protect()', () => {
     }
   });
 
+  it('matches routes case-insensitively, with runs of "/" as one and ;params ignored', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off', require: 'dpop' },
+        routes: [
+          { path: '/admin', mode: 'enforce' },
+          { pattern: '/Reports/:id', mode: 'enforce' },
+        ],
+      }),
+    });
+    const t = await token();
+    for (const [target, route] of [
+      ['/ADMIN', '/admin'],
+      ['//admin', '/admin'],
+      ['/admin;x', '/admin'],
+      ['/admin;x/users', '/admin'],
+      ['/aDmIn//users;v=1/', '/admin'],
+      ['/reports/7', '/Reports/:id'],
+      ['/REPORTS//7;x', '/Reports/:id'],
+    ]) {
+      expect(await rs.protect(bearerFacts(target!, t)), target).toMatchObject({
+        allow: false,
+        code: 'dpop_required',
+        route,
+      });
+    }
+    expect(await rs.protect(bearerFacts('/administrator', t))).toMatchObject({
+      allow: true,
+      route: 'default',
+    });
+  });
+
+  it('applies the stricter rule where readings of a path select different routes', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'enforce', require: 'dpop' },
+        routes: [
+          { path: '/admin/health', mode: 'off' },
+          { path: '/admin', scopes: ['admin'] },
+          { path: '/public', mode: 'off' },
+        ],
+      }),
+    });
+    const t = await token({ scope: 'admin' });
+    expect(await rs.protect(bearerFacts('/admin/health', t))).toMatchObject({ allow: true });
+    // a framework that reads these as /admin/health serves the health check; one that does not
+    // serves them from the /admin handler: the /admin rule applies, not the relaxed health route
+    for (const target of ['/admin//health', '/admin/health;x', '/ADMIN/Health']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: false,
+        code: 'dpop_required',
+      });
+    }
+    // Express and Fastify do not resolve dot-segments: they route these to /secret/..., not /public
+    for (const target of ['/secret/../public', '/secret/%2e%2e/public', '/x;/../public']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: false,
+        code: 'dpop_required',
+        route: 'default',
+      });
+    }
+  });
+
+  it('never applies a route that no reading of the path selects', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off', require: 'dpop' },
+        routes: [
+          { path: '/files;v=2', mode: 'enforce' },
+          { path: '/a/b;v', mode: 'enforce' },
+        ],
+      }),
+    });
+    const t = await token();
+    // the ;params of the request are ignored, not those of a route: /files is not /files;v=2;
+    // and readings are not mixed: no reading of /a;x/b;v keeps one ;param and drops the other
+    for (const target of ['/files', '/files/x', '/files;v=3', '/a;x/b;v', '/a/b']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: true,
+        route: 'default',
+      });
+    }
+    for (const target of ['/files;v=2', '/FILES;V=2/x', '/a/b;v', '/A//b;v/c']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({ allow: false });
+    }
+  });
+
   it('names a route by its name, path or pattern in decisions', async () => {
     const rs = createResourceServer({
       policy: policy({
