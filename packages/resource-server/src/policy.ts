@@ -58,6 +58,11 @@ export interface RouteRule extends Rule {
 }
 
 export interface ClientRule extends Rule {
+  /**
+   * The issuer of the tokens this entry applies to: client ids are only unique per authorization
+   * server. Required when more than one issuer is configured; with one, that issuer (filled in).
+   */
+  issuer?: string;
   /** The client_id (RFC 9068) or azp of the tokens this entry applies to. */
   clientId: string;
 }
@@ -115,7 +120,7 @@ export interface Policy {
   defaults?: Rule & { scopes?: string[] };
   /** First match wins; fields not set come from defaults. */
   routes?: RouteRule[];
-  /** Per-client overrides (mode, require, nonce, algs), applied over the route's rule. */
+  /** Per-client overrides (mode, require, nonce, algs) by issuer and client id, over the route's rule. */
   clients?: ClientRule[];
   /** DPoP proof freshness window and clock skew in seconds (default 60 and 5). */
   proof?: { maxAgeSeconds?: number; clockSkewSeconds?: number };
@@ -476,15 +481,35 @@ export function parsePolicy(value: unknown): Policy {
     top.clients === undefined
       ? []
       : (c.list('clients', top.clients, (p, x) => {
-          const o = c.object(p, x, ['clientId', ...RULE_KEYS]);
+          const o = c.object(p, x, ['issuer', 'clientId', ...RULE_KEYS]);
           if (o === undefined) return undefined;
+          // client ids are only unique per authorization server: a rule names the issuer
+          const configured = out.issuers.map((iss) => iss.issuer);
+          const oneOf = `one of ${configured.map((iss) => show(iss)).join(', ')}`;
+          let iss: string | undefined;
+          if (o.issuer !== undefined) {
+            iss = c.string(`${p}.issuer`, o.issuer, (v) =>
+              configured.includes(v) ? undefined : `not a configured issuer (${oneOf}), received ${show(v)}`,
+            );
+          } else if (configured.length === 1) {
+            iss = configured[0];
+          } else if (configured.length > 1) {
+            c.fail(`${p}.issuer`, `required when more than one issuer is configured (${oneOf})`);
+          }
           const id = c.string(`${p}.clientId`, o.clientId);
-          return id === undefined ? undefined : { clientId: id, ...ruleFields(c, p, o) };
+          if (iss === undefined || id === undefined) return undefined;
+          return { issuer: iss, clientId: id, ...ruleFields(c, p, o) };
         }) ?? []);
   const ids = new Set<string>();
   out.clients.forEach((cl, i) => {
-    if (ids.has(cl.clientId)) c.fail(`clients[${i}].clientId`, `client ${show(cl.clientId)} is listed twice`);
-    ids.add(cl.clientId);
+    const key = `${cl.issuer}\n${cl.clientId}`;
+    if (ids.has(key)) {
+      c.fail(
+        `clients[${i}].clientId`,
+        `client ${show(cl.clientId)} of issuer ${show(cl.issuer)} is listed twice`,
+      );
+    }
+    ids.add(key);
   });
 
   out.proof = { maxAgeSeconds: 60, clockSkewSeconds: 5 };

@@ -243,7 +243,7 @@ function tokenVerified(rs: ResourceServer, ctx: Context, verified: VerifiedToken
       });
     }
   }
-  ctx.rule = rs.routes.forClient(ctx.route, verified.clientId);
+  ctx.rule = rs.routes.forClient(ctx.route, verified.issuer, verified.clientId);
 }
 
 // 4. proof: with the DPoP scheme only (under Bearer a DPoP header is ignored); replay runs last

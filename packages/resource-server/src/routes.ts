@@ -96,8 +96,9 @@ export function mergeRule(base: EffectiveRule, over: Rule & { scopes?: string[] 
 export class RouteTable {
   readonly defaults: CompiledRoute;
   readonly #routes: CompiledRoute[];
-  readonly #clients = new Map<string, Rule>();
-  readonly #merged = new WeakMap<CompiledRoute, Map<string, EffectiveRule>>();
+  /** Client overrides by issuer, then client id (client ids are only unique per issuer). */
+  readonly #clients = new Map<string, Map<string, Rule>>();
+  readonly #merged = new WeakMap<CompiledRoute, Map<Rule, EffectiveRule>>();
   /** CASELESS | COLLAPSED when some route path has upper case or repeated "/". */
   #significant = 0;
 
@@ -123,8 +124,16 @@ export class RouteTable {
       if (r.tests[COLLAPSED] !== r.tests[0]) this.#significant |= COLLAPSED;
     }
     for (const c of policy.clients ?? []) {
-      const { clientId, ...rule } = c;
-      this.#clients.set(clientId, rule);
+      const { issuer, clientId, ...rule } = c;
+      // parsePolicy fills in the issuer; without it only a single-issuer policy is unambiguous
+      const iss = issuer ?? (policy.issuers.length === 1 ? policy.issuers[0]!.issuer : undefined);
+      if (iss === undefined) continue;
+      let byId = this.#clients.get(iss);
+      if (byId === undefined) {
+        byId = new Map();
+        this.#clients.set(iss, byId);
+      }
+      byId.set(clientId, rule);
     }
   }
 
@@ -167,20 +176,23 @@ export class RouteTable {
     return this.defaults;
   }
 
-  /** The route's rule with the client's overrides applied (scopes are never overridden). */
-  forClient(route: CompiledRoute, clientId: string | undefined): EffectiveRule {
+  /**
+   * The route's rule with the overrides of the token's client applied, the client named by its
+   * issuer and client id (scopes are never overridden).
+   */
+  forClient(route: CompiledRoute, issuer: string, clientId: string | undefined): EffectiveRule {
     if (clientId === undefined) return route.rule;
-    const over = this.#clients.get(clientId);
+    const over = this.#clients.get(issuer)?.get(clientId);
     if (over === undefined) return route.rule;
     let perRoute = this.#merged.get(route);
     if (perRoute === undefined) {
       perRoute = new Map();
       this.#merged.set(route, perRoute);
     }
-    let merged = perRoute.get(clientId);
+    let merged = perRoute.get(over);
     if (merged === undefined) {
       merged = mergeRule(route.rule, { ...over, scopes: route.rule.scopes });
-      perRoute.set(clientId, merged);
+      perRoute.set(over, merged);
     }
     return merged;
   }

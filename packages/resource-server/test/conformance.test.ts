@@ -89,7 +89,7 @@ function mainPolicy(): Policy {
       { name: 'reads', path: '/reads', methods: ['GET'], nonce: true },
       { path: '/admin', scopes: ['admin'] },
     ],
-    clients: [{ clientId: 'legacy-app', mode: 'report' }],
+    clients: [{ issuer: issuer.issuer, clientId: 'legacy-app', mode: 'report' }],
   };
 }
 

@@ -62,6 +62,37 @@ describe('parsePolicy', () => {
     expect(parsePolicy(JSON.parse(JSON.stringify(p)))).toEqual(p);
   });
 
+  it('keys a client rule by issuer and client id: the only issuer is filled in', () => {
+    const p = parsePolicy({ ...minimal, clients: [{ clientId: 'legacy', mode: 'off' }] });
+    expect(p.clients).toEqual([{ issuer: 'https://as.example.com', clientId: 'legacy', mode: 'off' }]);
+    expect(parsePolicy(p)).toEqual(p);
+  });
+
+  it('requires the issuer of a client rule when more than one issuer is configured', () => {
+    const issuers = [
+      ...minimal.issuers,
+      { issuer: 'https://partner.example', jwksUri: 'https://partner.example/j' },
+    ];
+    expect(issuesOf({ ...minimal, issuers, clients: [{ clientId: 'legacy', mode: 'off' }] })).toEqual([
+      'clients[0].issuer: required when more than one issuer is configured (one of "https://as.example.com", "https://partner.example")',
+    ]);
+    expect(
+      issuesOf({ ...minimal, issuers, clients: [{ issuer: 'https://other.example', clientId: 'legacy' }] }),
+    ).toEqual([
+      'clients[0].issuer: not a configured issuer (one of "https://as.example.com", "https://partner.example"), received "https://other.example"',
+    ]);
+    const p = parsePolicy({
+      ...minimal,
+      issuers,
+      clients: [
+        { issuer: 'https://as.example.com', clientId: 'legacy', mode: 'off' },
+        { issuer: 'https://partner.example', clientId: 'legacy', mode: 'report' },
+      ],
+    });
+    expect(p.clients).toHaveLength(2);
+    expect(parsePolicy(p)).toEqual(p);
+  });
+
   it('parses its own output when no basePath was given (the root mount)', () => {
     const p = parsePolicy(minimal);
     expect(p.basePath).toBe('');
@@ -186,12 +217,12 @@ routes:
     [
       'clients[1].clientId',
       { ...minimal, clients: [{ clientId: 'a' }, { clientId: 'a' }] },
-      'clients[1].clientId: client "a" is listed twice',
+      'clients[1].clientId: client "a" of issuer "https://as.example.com" is listed twice',
     ],
     [
       'clients[0].scopes',
       { ...minimal, clients: [{ clientId: 'a', scopes: ['x'] }] },
-      'clients[0].scopes: unknown field (known: clientId, mode, require, nonce, algs)',
+      'clients[0].scopes: unknown field (known: issuer, clientId, mode, require, nonce, algs)',
     ],
     [
       'clientCertificateHeader',

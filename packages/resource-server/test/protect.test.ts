@@ -81,6 +81,32 @@ describe('protect()', () => {
     });
   });
 
+  it("applies a client override only to tokens of the issuer it names, not to another issuer's client of that id", async () => {
+    const partner = await TestIssuer.start();
+    try {
+      const rs = createResourceServer({
+        policy: policy({
+          issuers: [
+            { issuer: issuer.issuer, jwksUri: issuer.jwksUri },
+            { issuer: partner.issuer, jwksUri: partner.jwksUri },
+          ],
+          defaults: { mode: 'enforce', require: 'dpop' },
+          clients: [{ issuer: issuer.issuer, clientId: 'legacy-batch', mode: 'off' }],
+        }),
+      });
+      const ours = await token({ client_id: 'legacy-batch' });
+      expect(await rs.protect(bearerFacts('/x', ours))).toMatchObject({ allow: true, mode: 'off' });
+      const theirs = await partner.mint({ aud: ORIGIN, client_id: 'legacy-batch', sub: 'u' });
+      expect(await rs.protect(bearerFacts('/x', theirs))).toMatchObject({
+        allow: false,
+        code: 'dpop_required',
+        mode: 'enforce',
+      });
+    } finally {
+      await partner.close();
+    }
+  });
+
   it('checks a presented proof even where no binding is required', async () => {
     const rs = createResourceServer({ policy: policy({ defaults: { require: 'none' } }) });
     const t = await token({ cnf: { jkt: key.jkt } });
