@@ -54,14 +54,23 @@ export class NonceManager implements NonceVerifier {
     });
     this.#step = options.stepSeconds ?? 60;
     this.#past = options.acceptPastSteps ?? 2;
-    if (!(this.#step >= 1) || !Number.isInteger(this.#past) || this.#past < 0) {
-      throw new TypeError('stepSeconds must be >= 1 and acceptPastSteps an integer >= 0');
+    // an infinite step would make one nonce valid forever; NaN would make every nonce stale
+    if (typeof this.#step !== 'number' || !Number.isFinite(this.#step) || this.#step < 1) {
+      throw new TypeError(
+        `NonceManager: stepSeconds must be a finite number >= 1, not ${String(this.#step)}`,
+      );
+    }
+    if (!Number.isInteger(this.#past) || this.#past < 0) {
+      throw new TypeError(`NonceManager: acceptPastSteps must be an integer >= 0, not ${String(this.#past)}`);
     }
     this.#context = options.context ?? '';
     this.#crypto = options.crypto ?? getDefaultCrypto();
   }
 
   #stepAt(now: number | undefined): number {
+    if (now !== undefined && (typeof now !== 'number' || !Number.isFinite(now))) {
+      throw new TypeError(`NonceManager: now must be a finite number of epoch seconds, not ${String(now)}`);
+    }
     return Math.floor((now ?? Date.now() / 1000) / this.#step);
   }
 
@@ -81,11 +90,12 @@ export class NonceManager implements NonceVerifier {
     return nonce;
   }
 
-  issue(now?: number): Promise<string> {
+  async issue(now?: number): Promise<string> {
     return this.#nonceFor(this.#stepAt(now), 0);
   }
 
   async check(nonce: string, now?: number): Promise<NonceCheck> {
+    const current = this.#stepAt(now);
     if (typeof nonce !== 'string') return 'invalid';
     const m = NONCE_SHAPE.exec(nonce);
     if (!m) return 'invalid';
@@ -94,7 +104,6 @@ export class NonceManager implements NonceVerifier {
     let ours = false;
     for (let i = 0; i < this.#secrets.length && !ours; i++) ours = (await this.#nonceFor(step, i)) === nonce;
     if (!ours) return 'invalid';
-    const current = this.#stepAt(now);
     // one step ahead is tolerated: another instance's clock may be slightly ahead of ours
     return step <= current + 1 && step >= current - this.#past ? 'valid' : 'stale';
   }

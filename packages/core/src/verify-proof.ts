@@ -41,7 +41,10 @@ export interface VerifyProofOptions {
   accessToken?: string;
   /** Precomputed ath of accessToken, when the caller has it cached. */
   accessTokenHash?: string;
-  /** Current time in epoch seconds (default: the system clock). */
+  /**
+   * Current time in epoch seconds (default: the system clock). This and every numeric option below
+   * must be a finite number (the others also >= 0): anything else throws a TypeError.
+   */
   now?: number;
   /** Accepted signature algorithms (default ES256, ES384, EdDSA, PS256, RS256). */
   algorithms?: readonly JwsAlgorithm[];
@@ -49,7 +52,9 @@ export interface VerifyProofOptions {
   maxAgeSeconds?: number;
   /** Tolerated clock difference in either direction, in seconds (default 5). */
   clockSkewSeconds?: number;
+  /** Longest accepted jti, in characters (default 256). */
   maxJtiLength?: number;
+  /** Longest accepted DPoP header value, in characters (default 8192). */
   maxProofLength?: number;
   /** Server nonces: `required` makes a proof without nonce fail with nonce_required. */
   nonce?: { verifier: NonceVerifier; required: boolean };
@@ -370,6 +375,7 @@ export async function verifyProof(
   proof: string | readonly string[] | undefined | null,
   options: VerifyProofOptions,
 ): Promise<VerifiedProof> {
+  checkNumericOptions(options);
   const ctx = {
     options,
     crypto: options.crypto ?? getDefaultCrypto(),
@@ -389,6 +395,24 @@ export async function verifyProof(
     header: ctx.header,
     claims: ctx.claims as DpopProofClaims,
   };
+}
+
+const NUMERIC_OPTIONS = ['maxAgeSeconds', 'clockSkewSeconds', 'maxJtiLength', 'maxProofLength'] as const;
+
+/**
+ * A NaN window (e.g. `Number(process.env.SKEW)` unset) would make every iat comparison false and
+ * let any proof pass: a misconfiguration is a programming error, thrown before any proof is read.
+ */
+function checkNumericOptions(o: VerifyProofOptions): void {
+  for (const name of NUMERIC_OPTIONS) {
+    const v = o[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      throw new TypeError(`verifyProof: ${name} must be a finite number >= 0, not ${String(v)}`);
+    }
+  }
+  if (o.now !== undefined && (typeof o.now !== 'number' || !Number.isFinite(o.now))) {
+    throw new TypeError(`verifyProof: now must be a finite number of epoch seconds, not ${String(o.now)}`);
+  }
 }
 
 function singleProof(proof: string | readonly string[] | undefined | null): string {

@@ -75,6 +75,44 @@ describe('stateless DPoP nonces', () => {
     }
   });
 
+  it('refuses a stepSeconds that is not a finite number >= 1 with a TypeError naming it', () => {
+    for (const stepSeconds of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0,
+      0.5,
+      -60,
+      '60',
+    ]) {
+      expect(() => new NonceManager({ secrets: [S1], stepSeconds: stepSeconds as number })).toThrow(
+        TypeError,
+      );
+      expect(() => new NonceManager({ secrets: [S1], stepSeconds: stepSeconds as number })).toThrow(
+        /stepSeconds/,
+      );
+    }
+    expect(() => new NonceManager({ secrets: [S1], stepSeconds: 1 })).not.toThrow();
+  });
+
+  it('refuses an acceptPastSteps window that is not a finite integer >= 0 with a TypeError naming it', () => {
+    for (const acceptPastSteps of [Number.NaN, Number.POSITIVE_INFINITY, -1, 1.5, '2']) {
+      const make = () => new NonceManager({ secrets: [S1], acceptPastSteps: acceptPastSteps as number });
+      expect(make).toThrow(TypeError);
+      expect(make).toThrow(/acceptPastSteps/);
+    }
+    expect(() => new NonceManager({ secrets: [S1], acceptPastSteps: 0 })).not.toThrow();
+  });
+
+  it('refuses a non-finite now in issue and check with a TypeError', async () => {
+    const n = new NonceManager({ secrets: [S1] });
+    const nonce = await n.issue(T);
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, '1700000000']) {
+      await expect(n.issue(now as number)).rejects.toThrow(TypeError);
+      await expect(n.check(nonce, now as number)).rejects.toThrow(TypeError);
+    }
+  });
+
   it('refuses short secrets and an empty secret list', () => {
     expect(() => new NonceManager({ secrets: ['short'] })).toThrow(/at least 32 bytes/);
     expect(() => new NonceManager({ secrets: [] })).toThrow();

@@ -33,6 +33,17 @@ describe('in-memory replay store', () => {
     expect(await s.setIfAbsent('d', 1000)).toBe(false);
   });
 
+  it('refuses a non-finite TTL with a TypeError and records nothing (a NaN expiry would let every replay pass)', async () => {
+    const s = new MemoryReplayStore();
+    for (const ttl of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '1000']) {
+      await expect(s.setIfAbsent('k', ttl as number)).rejects.toThrow(TypeError);
+      await expect(s.setIfAbsent('k', ttl as number)).rejects.toThrow(/ttl/i);
+    }
+    expect(s.size).toBe(0);
+    expect(await s.setIfAbsent('k', 1000)).toBe(true);
+    expect(await s.setIfAbsent('k', 1000)).toBe(false);
+  });
+
   it('keys entries by thumbprint and jti', () => {
     expect(replayKey('jkt', 'jti')).not.toBe(replayKey('jk', 'tjti'));
   });

@@ -632,3 +632,63 @@ describe('algorithms', () => {
     expect((await verifyProof(proof, { htm: 'GET', htu: HTU, now: NOW })).claims.htu).toBe(HTU);
   });
 });
+
+describe('numeric options (a programming error, not a proof failure)', () => {
+  let key: DpopKey;
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    jti: 'n-1',
+    htm: 'GET',
+    htu: HTU,
+    iat: NOW,
+    ...extra,
+  });
+  const opts = (extra: Partial<VerifyProofOptions> = {}): VerifyProofOptions => ({
+    htm: 'GET',
+    htu: HTU,
+    now: NOW,
+    ...extra,
+  });
+  const refused = async (p: Promise<unknown>, option: string) => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e, `${option} must be refused`).toBeInstanceOf(TypeError);
+    expect((e as Error).message).toContain(option);
+  };
+
+  beforeAll(async () => {
+    key = await generateDpopKey('ES256');
+  });
+
+  it('refuses a non-finite or negative maxAgeSeconds, clockSkewSeconds, maxJtiLength or maxProofLength with a TypeError naming it', async () => {
+    const proof = await signJws(key, dpopHeader(key), claims());
+    for (const option of ['maxAgeSeconds', 'clockSkewSeconds', 'maxJtiLength', 'maxProofLength'] as const) {
+      for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, '60']) {
+        await refused(verifyProof(proof, opts({ [option]: value as number })), option);
+        // before anything else: even a request without a proof shows the misconfiguration
+        await refused(verifyProof(undefined, opts({ [option]: value as number })), option);
+      }
+      expect((await verifyProof(proof, opts({ [option]: 20_000, clockSkewSeconds: 0 }))).jkt).toBe(key.jkt);
+    }
+  });
+
+  it('refuses a non-finite now with a TypeError', async () => {
+    const proof = await signJws(key, dpopHeader(key), claims());
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, '1700000000']) {
+      await refused(verifyProof(proof, opts({ now: now as number })), 'now');
+    }
+  });
+
+  it('does not let a NaN clock skew accept a year-old proof or its replay', async () => {
+    const store = new MemoryReplayStore();
+    const old = await signJws(key, dpopHeader(key), claims({ iat: NOW - 365 * 86400 }));
+    for (let i = 0; i < 2; i++) {
+      await refused(
+        verifyProof(old, opts({ clockSkewSeconds: Number.NaN, replayStore: store })),
+        'clockSkewSeconds',
+      );
+    }
+    expect(store.size).toBe(0);
+  });
+});

@@ -28,6 +28,12 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   async setIfAbsent(key: string, ttlMs: number): Promise<boolean> {
+    // a NaN expiry would never compare as live: every replay would pass
+    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs)) {
+      throw new TypeError(
+        `MemoryReplayStore: ttlMs must be a finite number of milliseconds, not ${String(ttlMs)}`,
+      );
+    }
     const now = this.#now();
     const expires = this.#entries.get(key);
     if (expires !== undefined) {
