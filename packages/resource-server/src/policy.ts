@@ -34,7 +34,10 @@ const TOKEN_ALGORITHMS = new Set([
 
 /** What a route or client requires. Every field is optional in a route or client entry. */
 export interface Rule {
-  /** off: sender constraint not checked; report: checked, failures logged but let through; enforce. */
+  /**
+   * off: sender constraint not checked; report: checked, failures logged but let through; enforce.
+   * In every mode a DPoP-bound token under the Bearer scheme is refused (RFC 9449 §7.2).
+   */
   mode?: Mode;
   /** Which sender constraint a token must carry. */
   require?: Requirement;

@@ -3,14 +3,15 @@
 //   1 parse     Authorization (one, Bearer or DPoP), token in the query, DPoP values, client
 //               certificate (TLS socket, or a trusted proxy's header), spoofed headers
 //   2 policy    the route's rule (mode, require, nonce, scopes, algs)
-//   3 token     the access token: JWT via JWKS or introspection (cached), scopes, client overrides
+//   3 token     the access token: JWT via JWKS or introspection (cached), scopes, client overrides,
+//               a DPoP-bound token under the Bearer scheme (RFC 9449 §7.2)
 //   4 proof     the DPoP proof through core verifyProof, whose replay check runs last
 //   5 binding   cnf.jkt vs the proof key, cnf["x5t#S256"] vs the certificate, the requirement
 // Modes: enforce refuses on any failure. off skips steps 4-5 (the token is still validated as a
 // bearer token). report runs every step but lets a failure of steps 4-5 through, recording the
 // code enforce would have answered with. Failures of steps 1-3 (no valid token, insufficient
-// scope, an issuer or introspection outage) are refused in every mode: report never lets in a
-// request that off would refuse.
+// scope, an issuer or introspection outage, a DPoP-bound token under the Bearer scheme) are
+// refused in every mode: report never lets in a request that off would refuse.
 import {
   accessTokenHash,
   type CryptoProvider,
@@ -244,6 +245,11 @@ function tokenVerified(rs: ResourceServer, ctx: Context, verified: VerifiedToken
     }
   }
   ctx.rule = rs.routes.forClient(ctx.route, verified.issuer, verified.clientId);
+  // RFC 9449 §7.2: a DPoP-bound token under the Bearer scheme is refused in every mode: accepted,
+  // a stolen bound token would be a bearer token on this route, and no legitimate client holds a
+  // jkt-bound token without being able to send a proof. Certificate-bound tokens travel under
+  // Bearer (RFC 8705) and are checked in the binding step.
+  if (verified.jkt !== undefined && ctx.scheme !== 'dpop') throw new KeyboundError('bound_token_as_bearer');
 }
 
 // 4. proof: with the DPoP scheme only (under Bearer a DPoP header is ignored); replay runs last
@@ -280,7 +286,7 @@ const proof: Step = (rs, ctx) => {
 const binding: Step = (rs, ctx) => {
   const token = ctx.verified!;
   if (token.jkt !== undefined) {
-    if (ctx.scheme !== 'dpop') throw new KeyboundError('bound_token_as_bearer');
+    // under the Bearer scheme the token step has refused it already
     if (ctx.proof!.jkt !== token.jkt) {
       throw new KeyboundError('jkt_mismatch', "the proof key's thumbprint is not the token's cnf.jkt", {
         expected: token.jkt,

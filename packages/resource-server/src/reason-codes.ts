@@ -19,6 +19,7 @@ export const REASON_CODES = {
     'issuer_unknown',
     'audience_mismatch',
     'insufficient_scope',
+    'bound_token_as_bearer',
     'jwks_unavailable',
     'introspection_unavailable',
   ],
@@ -53,7 +54,6 @@ export const REASON_CODES = {
     'replay_store_full',
   ],
   binding: [
-    'bound_token_as_bearer',
     'token_not_bound',
     'jkt_mismatch',
     'certificate_missing',

@@ -437,11 +437,35 @@ const scenarios: Scenario[] = [
     name: 'accepts bearer tokens in off mode without recording a reason',
     status: 200,
     outcome: 'allow',
-    request: async () => ({ path: '/off', headers: bearer(await dpopToken()) }),
+    request: async () => ({ path: '/off', headers: bearer(await token()) }),
     check: (res, event) => {
       expect(res.body).toMatchObject({ mode: 'off', binding: 'bearer' });
       expect(event.code).toBeUndefined();
     },
+  },
+  ...(['off', 'report'] as const).map(
+    (mode): Scenario => ({
+      // RFC 9449 §7.2: a stolen DPoP-bound token must not become a bearer token on any route
+      name: `refuses a DPoP-bound token presented with the Bearer scheme in ${mode} mode (RFC 9449 §7.2)`,
+      status: 401,
+      code: 'bound_token_as_bearer',
+      outcome: 'deny',
+      request: async () => ({ path: `/${mode}/x`, headers: bearer(await dpopToken()) }),
+      check: (res, event) => {
+        expect(event.mode).toBe(mode);
+        expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      },
+    }),
+  ),
+  {
+    name: 'accepts a certificate-bound token with the Bearer scheme in off mode (RFC 8705)',
+    status: 200,
+    outcome: 'allow',
+    request: async () => ({
+      path: '/off',
+      headers: bearer(await token({ cnf: { 'x5t#S256': pki.alice.x5t } })),
+    }),
+    check: (res) => expect(res.body).toMatchObject({ mode: 'off', binding: 'bearer' }),
   },
   {
     name: 'answers with a fresh DPoP-Nonce on success when the route uses nonces',
