@@ -30,7 +30,7 @@ const ok = (v) => {
 
 // a context for each proof, taken through every step once: each step reads what the earlier ones
 // wrote and only (re)writes its own fields, so it can be timed again on its own on these contexts
-const contexts = proofs.map((raw) => ({ options, crypto, now: NOW, raw }));
+const contexts = proofs.map((raw) => ({ options, crypto, keyCache: core.defaultKeyCache, now: NOW, raw }));
 for (const ctx of contexts) for (const [, step] of core.PROOF_STEPS) await step(ctx);
 const stepCandidates = {};
 core.PROOF_STEPS.forEach(([name, step], index) => {
