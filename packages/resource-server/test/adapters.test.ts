@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { connect, createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { createProof, type DpopKey, generateDpopKey } from '@keybound/core';
+import { createProof, type DpopKey, generateDpopKey, NonceManager } from '@keybound/core';
 import { createResourceServer, type ResourceServer } from '@keybound/resource-server';
 import { keyboundExpress } from '@keybound/resource-server/express';
 import { keyboundFastify } from '@keybound/resource-server/fastify';
@@ -106,6 +106,45 @@ describe('adapters', () => {
     const twoProofs = new Headers(await headersFor('/items'));
     twoProofs.append('dpop', twoProofs.get('dpop')!);
     expect((await app.fetch(new Request(`${ORIGIN}/items`, { headers: twoProofs }))).status).toBe(401);
+  });
+
+  it('Hono: adds the nonce and CORS exposure to a Response with immutable headers, keeping what the app exposes', async () => {
+    const nonces = new NonceManager({ secrets: ['0123456789abcdef0123456789abcdef'] });
+    const withNonce = createResourceServer({
+      policy: {
+        resource: ORIGIN,
+        publicOrigins: [ORIGIN],
+        issuers: [{ issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
+        defaults: { require: 'none', nonce: true },
+      },
+      nonces,
+    });
+    const app = new Hono<KeyboundHonoEnv>();
+    app.use(keyboundHono(withNonce));
+    app.get('/redirect', () => Response.redirect(`${ORIGIN}/elsewhere`, 302));
+    app.get(
+      '/exposes',
+      () => new Response('ok', { headers: { 'access-control-expose-headers': 'X-Request-Id' } }),
+    );
+    app.get('/text', (c) => c.text('ok'));
+    const t = await issuer.mint({ aud: ORIGIN, client_id: 'app' });
+    const get = (path: string) =>
+      app.fetch(
+        new Request(`${ORIGIN}${path}`, {
+          headers: { authorization: `Bearer ${t}`, origin: 'https://app.example' },
+        }),
+      );
+    const redirect = await get('/redirect');
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe(`${ORIGIN}/elsewhere`);
+    expect(await nonces.check(redirect.headers.get('dpop-nonce')!)).toBe('valid');
+    expect(redirect.headers.get('access-control-expose-headers')).toBe('DPoP-Nonce, WWW-Authenticate');
+    expect((await get('/exposes')).headers.get('access-control-expose-headers')).toBe(
+      'X-Request-Id, DPoP-Nonce, WWW-Authenticate',
+    );
+    expect((await get('/text')).headers.get('access-control-expose-headers')).toBe(
+      'DPoP-Nonce, WWW-Authenticate',
+    );
   });
 
   it('Hono: takes the peer address and TLS facts from the peer option', async () => {

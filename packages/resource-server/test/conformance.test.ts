@@ -26,7 +26,7 @@ import { Redis } from 'ioredis';
 import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vectors from '../../../test/vectors/rfc-vectors.json' with { type: 'json' };
-import { ADAPTERS, type AdapterName, type Running, startAdapter } from './support/adapters.js';
+import { ADAPTERS, type AdapterName, RAW_PATH, type Running, startAdapter } from './support/adapters.js';
 import { makePki, type TestPki } from './support/certs.js';
 import { customProof, proof, rawProof } from './support/dpop.js';
 import { type Received, type SendOptions, send } from './support/http.js';
@@ -475,6 +475,22 @@ const scenarios: Scenario[] = [
       headers: await dpopHeaders('/nonce', { nonce: await nonces.issue() }),
     }),
     check: (res) => expect(res.headers['dpop-nonce']).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{22}$/),
+  },
+  {
+    name: 'sends the fresh DPoP-Nonce and the CORS exposure with a response the handler writes itself',
+    status: 200,
+    request: async () => ({
+      path: RAW_PATH,
+      headers: {
+        ...(await dpopHeaders(RAW_PATH, { nonce: await nonces.issue() })),
+        origin: 'https://app.example.test',
+      },
+    }),
+    check: (res) => {
+      expect(res.text).toBe('raw');
+      expect(res.headers['dpop-nonce']).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{22}$/);
+      expect(res.headers['access-control-expose-headers']).toBe('DPoP-Nonce, WWW-Authenticate');
+    },
   },
   {
     name: 'exposes DPoP-Nonce and WWW-Authenticate to cross-origin scripts',

@@ -52,6 +52,9 @@ const plugin: FastifyPluginAsync<KeyboundFastifyOptions> = async (fastify, optio
     if (!decision.allow) return send(reply, decision.status, decision.headers, decision.body);
     request.keybound = decision;
     reply.headers(decision.responseHeaders);
+    // also on the Node response, for a handler that hijacks the reply and writes it itself
+    // (Node merges these with the ones Fastify writes, Fastify's taking precedence)
+    for (const [name, value] of Object.entries(decision.responseHeaders)) reply.raw.setHeader(name, value);
   });
 };
 

@@ -64,7 +64,39 @@ export function keyboundHono(
     const decision = await rs.protect(f);
     if (!decision.allow) return respond(decision.status, decision.headers, decision.body);
     c.set('keybound', decision);
-    for (const [name, value] of Object.entries(decision.responseHeaders)) c.header(name, value);
+    const extra = Object.entries(decision.responseHeaders);
+    // for c.text(), c.json() and the like
+    for (const [name, value] of extra) c.header(name, value);
     await next();
+    // a Response the handler returned itself does not carry what c.header() set
+    if (extra.length > 0) addHeaders(c, extra);
   };
+}
+
+/**
+ * Puts the decision's headers on the response: a fresh DPoP-Nonce unless the app set one, and the
+ * names of Access-Control-Expose-Headers added to those the app exposes. A Response with immutable
+ * headers (from fetch(), Response.redirect()) is copied first.
+ */
+function addHeaders(c: Context, extra: readonly [string, string][]): void {
+  const headers = c.res.headers;
+  const missing = extra.flatMap(([name, value]): [string, string][] => {
+    const present = headers.get(name);
+    if (present === null) return [[name, value]];
+    if (name.toLowerCase() !== 'access-control-expose-headers') return [];
+    const listed = new Set(present.split(',').map((n) => n.trim().toLowerCase()));
+    const added = value
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => !listed.has(n.toLowerCase()));
+    return added.length === 0 ? [] : [[name, `${present}, ${added.join(', ')}`]];
+  });
+  if (missing.length === 0) return;
+  try {
+    for (const [name, value] of missing) headers.set(name, value);
+  } catch {
+    // Hono's setter copies the response with its headers into a new, mutable one
+    c.res = new Response(c.res.body, c.res);
+    for (const [name, value] of missing) c.res.headers.set(name, value);
+  }
 }

@@ -41,6 +41,15 @@ function echo(auth: AllowDecision | null | undefined): Record<string, unknown> {
   };
 }
 
+/**
+ * A route whose handler writes the response itself, past the framework's response helpers (Hono:
+ * a Response returned directly; Fastify: the hijacked Node response; Express, node: writeHead):
+ * the headers of an allow decision must reach the client there too.
+ */
+export const RAW_PATH = '/nonce/raw';
+const RAW_BODY = 'raw';
+const RAW_HEADERS = { 'content-type': 'text/plain' };
+
 const tlsServerOptions = (tls: TlsOptions) => ({
   key: tls.key,
   cert: tls.cert,
@@ -72,7 +81,11 @@ export async function startAdapter(
   const scheme = tls === undefined ? 'http' : 'https';
   switch (name) {
     case 'node': {
-      const listener = keyboundHandler(rs, (_req, res, auth) => {
+      const listener = keyboundHandler(rs, (req, res, auth) => {
+        if (req.url === RAW_PATH) {
+          res.writeHead(200, RAW_HEADERS).end(RAW_BODY);
+          return;
+        }
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(echo(auth)));
       });
@@ -83,6 +96,9 @@ export async function startAdapter(
     case 'express': {
       const app = express();
       app.use(keyboundExpress(rs));
+      app.all(RAW_PATH, (_req, res) => {
+        res.writeHead(200, RAW_HEADERS).end(RAW_BODY);
+      });
       app.all('/{*rest}', (req, res) => {
         res.json(echo(req.keybound));
       });
@@ -96,6 +112,10 @@ export async function startAdapter(
           ? Fastify()
           : Fastify({ https: tlsServerOptions(tls) } as unknown as Record<string, never>);
       await app.register(keyboundFastify, { resourceServer: rs });
+      app.all(RAW_PATH, (_request, reply) => {
+        reply.hijack();
+        reply.raw.writeHead(200, RAW_HEADERS).end(RAW_BODY);
+      });
       app.all('/*', async (request) => echo(request.keybound));
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
@@ -104,6 +124,7 @@ export async function startAdapter(
     case 'hono': {
       const app = new Hono<KeyboundHonoEnv>();
       app.use(keyboundHono(rs));
+      app.all(RAW_PATH, () => new Response(RAW_BODY, { headers: RAW_HEADERS }));
       app.all('*', (c) => c.json(echo(c.get('keybound'))));
       return new Promise((resolve) => {
         const server = serve(
