@@ -500,10 +500,12 @@ export class ResourceServer {
       ctx.rule,
       ctx.scheme,
       this.policy.realm,
-      // RFC 6750 §3.1: a request without any credentials gets a challenge without an error code
-      failure.code === 'token_missing' &&
-        ctx.token === undefined &&
-        !ctx.facts.target.includes('access_token=')
+      // RFC 6750 §3.1: a request without any authentication information, or attempting an
+      // unsupported authentication method, gets the challenges without an error code
+      failure.code === 'scheme_unsupported' ||
+        (failure.code === 'token_missing' &&
+          ctx.token === undefined &&
+          !ctx.facts.target.includes('access_token='))
         ? undefined
         : {
             code: failure.code,

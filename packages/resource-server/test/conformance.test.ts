@@ -603,6 +603,16 @@ const scenarios: Scenario[] = [
     request: async () => ({ path: '/items', headers: { host: 'x', authorization: 'Basic dXNlcjpwYXNz' } }),
   },
   {
+    name: 'challenges an unsupported Authorization scheme without an error code, like no credentials (RFC 6750 §3.1)',
+    status: 401,
+    code: 'scheme_unsupported',
+    request: async () => ({
+      path: '/either',
+      headers: { host: 'api.example.test', authorization: 'Basic dXNlcjpwYXNz' },
+    }),
+    check: (res) => expect(res.headers['www-authenticate']).toBe(rfc.www_authenticate_examples[2]),
+  },
+  {
     name: 'refuses a token sent both in the header and in the query (RFC 6750 §2)',
     status: 400,
     code: 'multiple_token_methods',
