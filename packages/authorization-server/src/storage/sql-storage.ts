@@ -347,6 +347,19 @@ export class SqlStorage implements Storage {
     );
   }
 
+  async insertFirstSigningKey(k: SigningKeyRecord): Promise<boolean> {
+    // exclusive among every instance: two that start together must not each create a current key
+    return this.driver.exclusive(async (tx) => {
+      const { rows } = await tx.query('SELECT kid FROM kb_signing_keys WHERE retired_at IS NULL LIMIT 1', []);
+      if (rows.length > 0) return false;
+      await tx.query(
+        'INSERT INTO kb_signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+        [k.kid, k.alg, k.privateJwk, k.createdAt, orNull(k.retiredAt)],
+      );
+      return true;
+    });
+  }
+
   async retireSigningKeys(keepKid: string, at: number): Promise<void> {
     await this.driver.query(
       'UPDATE kb_signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL',

@@ -166,6 +166,11 @@ export interface Storage {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Inserts a key unless one with the same kid exists. */
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Inserts the first current key, atomically among all instances: false (nothing inserted) when a
+   * current key exists already, so instances that start together agree on one key.
+   */
+  insertFirstSigningKey(key: SigningKeyRecord): Promise<boolean>;
   /** Retires every current key except `keepKid`. */
   retireSigningKeys(keepKid: string, at: number): Promise<void>;
   deleteSigningKey(kid: string): Promise<void>;

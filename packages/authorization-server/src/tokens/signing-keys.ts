@@ -101,7 +101,7 @@ export class SigningKeys {
     const { storage, sealer } = this.#options;
     let records = await storage.listSigningKeys();
     if (!records.some((r) => r.retiredAt === undefined)) {
-      await this.#insertNew(now);
+      await this.#insertNew(now, true);
       records = await storage.listSigningKeys();
     }
     const keys: SigningKey[] = [];
@@ -118,23 +118,27 @@ export class SigningKeys {
     this.#loadedAt = now;
   }
 
-  /** Generates a key and stores it (sealed when sealing is configured). */
-  async #insertNew(now: number): Promise<SigningKey> {
+  /**
+   * Generates a key and stores it (sealed when sealing is configured). `first`: only if no current
+   * key exists, atomically among instances (another instance starting at the same moment may win).
+   */
+  async #insertNew(now: number, first = false): Promise<SigningKey> {
     const { alg, storage, sealer } = this.#options;
     const created = await toSigningKey(generate(alg), alg, now, undefined);
     const privateJwk = JSON.stringify(created.privateKey.export({ format: 'jwk' }));
-    await storage.insertSigningKey({
+    const record = {
       kid: created.kid,
       alg: created.alg,
       privateJwk: sealer.seal(privateJwk, created.kid),
       createdAt: now,
-    });
+    };
+    if (first) await storage.insertFirstSigningKey(record);
+    else await storage.insertSigningKey(record);
     return created;
   }
 
   #set(keys: SigningKey[]): void {
-    // the current key: the newest that is not retired (the same choice on every instance, even
-    // when two instances created a first key at the same moment)
+    // the current key: the newest that is not retired (the same choice on every instance)
     const live = keys
       .filter((k) => k.retiredAt === undefined)
       .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));

@@ -234,6 +234,24 @@ export function storageContract(open: () => Promise<Storage>, openSecond: () => 
     expect((await s.listSigningKeys()).map((k) => k.kid)).toEqual(['k2']);
   });
 
+  it('inserts a first signing key for exactly one of several instances starting together', async () => {
+    const s1 = await open();
+    const s2 = await openSecond();
+    const mine = (kid: string) => ({ kid, alg: 'ES256', privateJwk: '{}', createdAt: 1 });
+    // a database of its own state: clear current keys left by other tests of this file
+    for (const k of await s1.listSigningKeys())
+      if (k.retiredAt === undefined) await s1.deleteSigningKey(k.kid);
+    const results = await Promise.all([
+      s1.insertFirstSigningKey(mine('first-a')),
+      s2.insertFirstSigningKey(mine('first-b')),
+      s1.insertFirstSigningKey(mine('first-c')),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const live = (await s2.listSigningKeys()).filter((k) => k.retiredAt === undefined);
+    expect(live).toHaveLength(1);
+    expect(await s1.insertFirstSigningKey(mine('first-d'))).toBe(false);
+  });
+
   it('replaces the stored material of one signing key only, and says when the key is absent', async () => {
     const s = await open();
     await s.insertSigningKey({ kid: 'm1', alg: 'ES256', privateJwk: '{"a":1}', createdAt: 1 });
