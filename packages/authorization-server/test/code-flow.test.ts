@@ -457,6 +457,36 @@ describe('authorization endpoint', () => {
     expect(pushed.json.error).toBe('invalid_request');
   });
 
+  it('refuses userinfo in redirect URIs: registered, configured, or added to a loopback URI in a request', async () => {
+    const config = (redirectUri: string) =>
+      codeFlowConfig({
+        clients: [{ client_id: 'ui', token_endpoint_auth_method: 'none', redirect_uris: [redirectUri] }],
+      });
+    for (const uri of [
+      'https://user@app.example/cb',
+      'http://evil.example@127.0.0.1/cb',
+      'https://a:b@app.example/cb',
+    ]) {
+      expect(() => parseServerConfig(config(uri)), uri).toThrow(
+        /redirect_uris\[0\]: must not contain userinfo/,
+      );
+    }
+    const { urls } = await start(codeFlowConfig());
+    const { challenge } = pkce();
+    // spa is registered with http://127.0.0.1/cb: any port matches, userinfo must not
+    for (const redirect of ['http://evil.example@127.0.0.1/cb', 'http://evil.example@127.0.0.1:4444/cb']) {
+      const res = await openAuthorize(urls, {
+        client_id: 'spa',
+        redirect_uri: redirect,
+        response_type: 'code',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      expect(res.status, redirect).toBe(400);
+      expect(res.location, redirect).toBeNull();
+    }
+  });
+
   it('refuses a client registered with a redirect URI that has a fragment', async () => {
     const client = (redirectUri: string) =>
       codeFlowConfig({

@@ -61,7 +61,8 @@ export function matchRedirectUri(client: ClientConfig, given: string): boolean {
   } catch {
     return false;
   }
-  if (!isLoopback(url)) return false;
+  // loopback URIs match on any port (RFC 8252 §7.3), never with userinfo added
+  if (!isLoopback(url) || url.username !== '' || url.password !== '') return false;
   return client.redirectUris.some((r) => {
     if (r.includes('#')) return false;
     const reg = new URL(r);

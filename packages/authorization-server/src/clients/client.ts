@@ -67,6 +67,8 @@ export function redirectUriProblem(uri: string): string | undefined {
     return 'is not an absolute URI';
   }
   if (url.hash !== '' || uri.includes('#')) return 'must not contain a fragment';
+  // http://evil.example@127.0.0.1/cb reads as another host to a person and to careless parsers
+  if (url.username !== '' || url.password !== '') return 'must not contain userinfo (user@host)';
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https') return undefined;
   if (scheme === 'http') {
@@ -83,7 +85,7 @@ export function redirectUriProblem(uri: string): string | undefined {
 function isHttpsUrl(uri: string): boolean {
   if (!URL.canParse(uri) || uri.includes('#')) return false;
   const url = new URL(uri);
-  return url.protocol === 'https:' && url.hostname !== '';
+  return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
 }
 
 export function parseScope(scope: string): string[] | undefined {
