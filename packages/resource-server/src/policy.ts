@@ -36,7 +36,8 @@ const TOKEN_ALGORITHMS = new Set([
 export interface Rule {
   /**
    * off: sender constraint not checked; report: checked, failures logged but let through; enforce.
-   * In every mode a DPoP-bound token under the Bearer scheme is refused (RFC 9449 §7.2).
+   * In every mode a bound token must show possession of its key (a DPoP proof signed by it, with
+   * the token's ath) or certificate, and a DPoP-bound token under the Bearer scheme is refused.
    */
   mode?: Mode;
   /** Which sender constraint a token must carry. */

@@ -12,20 +12,27 @@
 // code enforce would have answered with. Failures of steps 1-3 (no valid token, insufficient
 // scope, an issuer or introspection outage, a DPoP-bound token under the Bearer scheme) are
 // refused in every mode: report never lets in a request that off would refuse.
+// Possession of a bound token's key is required in every mode: in off and report, a token with
+// cnf.jkt needs one well-formed proof signed by that key with the token's ath, and a token with
+// cnf["x5t#S256"] that client certificate (the possession check after the steps); only the other
+// proof checks (htm, htu, iat, jti, nonce, replay) and the rule's requirement are tolerated.
 import {
   accessTokenHash,
   type CryptoProvider,
   certificateThumbprint,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_MAX_AGE_SECONDS,
+  defaultKeyCache,
   ERROR_CODES,
   FORWARDED_CERT_HEADERS,
+  getDefaultCrypto,
   KeyboundError,
   type KeyboundErrorCode,
   type KeyCache,
   LruCache,
   MemoryReplayStore,
   type NonceVerifier,
+  PROOF_STEPS,
   parseForwardedClientCert,
   type ReplayStore,
   type VerifiedProof,
@@ -103,8 +110,19 @@ const WANTED = new Set([
 
 const AUTHORIZATION = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +([A-Za-z0-9\-._~+/]+=*))? *$/;
 const EXPOSE = 'DPoP-Nonce, WWW-Authenticate';
-/** Steps whose failures report mode lets through and off mode skips. */
+/**
+ * Steps whose failures report mode lets through and off mode skips, except that a bound token
+ * must show possession of its key or certificate in every mode (see possession()).
+ */
 const SENDER_CONSTRAINT_STEPS = new Set(['proof', 'binding']);
+/**
+ * The steps of core's verifyProof that off mode skips and report mode tolerates for a DPoP-bound
+ * token; the others (one well-formed proof, typ, alg, jwk, signature, ath) show possession of the
+ * key and run in every mode. A step core adds later runs in every mode until it is named here.
+ */
+const TOLERATED_PROOF_STEPS: ReadonlySet<string> = new Set(['claims', 'iat', 'jti', 'nonce', 'replay']);
+const POSSESSION_PROOF_STEPS = PROOF_STEPS.filter(([name]) => !TOLERATED_PROOF_STEPS.has(name));
+type ProofStepContext = Parameters<(typeof PROOF_STEPS)[number][1]>[0];
 
 /** The state of one decision, filled in step by step. */
 class Context {
@@ -287,26 +305,91 @@ const binding: Step = (rs, ctx) => {
   const token = ctx.verified!;
   if (token.jkt !== undefined) {
     // under the Bearer scheme the token step has refused it already
-    if (ctx.proof!.jkt !== token.jkt) {
-      throw new KeyboundError('jkt_mismatch', "the proof key's thumbprint is not the token's cnf.jkt", {
-        expected: token.jkt,
-        received: ctx.proof!.jkt,
-      });
-    }
+    jktMatches(token, ctx.proof!.jkt);
   } else if (ctx.scheme === 'dpop') {
     throw new KeyboundError('token_not_bound');
   }
-  const needCertificate = token.x5t !== undefined || ctx.rule.require === 'mtls';
-  if (needCertificate && ctx.certificateError !== undefined) throw ctx.certificateError;
-  if (token.x5t === undefined) return requirement(ctx, token.jkt !== undefined, false);
-  if (ctx.certificate === undefined) throw new KeyboundError('certificate_missing');
-  return certificateThumbprint(ctx.certificate, rs.crypto).then((x5t) => {
-    if (x5t !== token.x5t)
-      throw new KeyboundError('x5t_mismatch', undefined, { expected: token.x5t, received: x5t });
+  if (token.x5t === undefined) {
+    if (ctx.rule.require === 'mtls' && ctx.certificateError !== undefined) throw ctx.certificateError;
+    return requirement(ctx, token.jkt !== undefined, false);
+  }
+  return boundCertificate(rs, ctx, token.x5t).then((x5t) => {
     ctx.x5t = x5t;
     requirement(ctx, token.jkt !== undefined, true);
   });
 };
+
+function jktMatches(token: VerifiedToken, jkt: string): void {
+  if (jkt !== token.jkt) {
+    throw new KeyboundError('jkt_mismatch', "the proof key's thumbprint is not the token's cnf.jkt", {
+      expected: token.jkt,
+      received: jkt,
+    });
+  }
+}
+
+/** The thumbprint of the client certificate, which must be the token's cnf["x5t#S256"]. */
+function boundCertificate(rs: ResourceServer, ctx: Context, expected: string): Promise<string> {
+  if (ctx.certificateError !== undefined) return Promise.reject(ctx.certificateError);
+  if (ctx.certificate === undefined) return Promise.reject(new KeyboundError('certificate_missing'));
+  return certificateThumbprint(ctx.certificate, rs.crypto).then((x5t) => {
+    if (x5t !== expected) throw new KeyboundError('x5t_mismatch', undefined, { expected, received: x5t });
+    return x5t;
+  });
+}
+
+/**
+ * Possession of a bound token's key, in off and report modes (enforce has checked it in steps 4-5):
+ * a token with cnf.jkt needs one well-formed proof whose typ, alg, jwk and signature are valid,
+ * whose key is cnf.jkt and whose ath is this token's; a token with cnf["x5t#S256"] needs that
+ * client certificate. htm, htu, iat, jti, nonce and replay are not checked here: report mode has
+ * run them in step 4 and records their failures, off mode does not check them. Throws the code
+ * enforce gives for the same failure.
+ */
+async function possession(rs: ResourceServer, ctx: Context): Promise<void> {
+  const token = ctx.verified!;
+  if (token.jkt !== undefined) {
+    // under the Bearer scheme the token step has refused it; with a proof that passed step 4, its
+    // key is known, else the proof is checked for possession alone
+    jktMatches(token, ctx.proof?.jkt ?? (await proofKey(rs, ctx)));
+  }
+  if (token.x5t !== undefined && ctx.x5t === undefined) await boundCertificate(rs, ctx, token.x5t);
+}
+
+/** The thumbprint of the proof key, after the possession steps of core's verifyProof. */
+async function proofKey(rs: ResourceServer, ctx: Context): Promise<string> {
+  // the steps fill in the rest of core's step context (parse: the JWS parts, header: the key)
+  const start: Pick<ProofStepContext, 'options' | 'crypto' | 'keyCache' | 'now' | 'raw'> = {
+    options: {
+      htm: ctx.facts.method,
+      htu: '',
+      accessTokenHash: ctx.ath,
+      now: ctx.now,
+      algorithms: ctx.rule.algs,
+    },
+    crypto: rs.crypto ?? getDefaultCrypto(),
+    keyCache: rs.keyCache ?? defaultKeyCache,
+    now: ctx.now,
+    raw: singleProof(ctx.headers.all('dpop')),
+  };
+  const p = start as ProofStepContext;
+  for (const [, step] of POSSESSION_PROOF_STEPS) {
+    const pending = step(p);
+    if (pending !== undefined) await pending;
+  }
+  return p.key.jkt;
+}
+
+/** The one DPoP header value, as core's verifyProof takes it (proof_missing, proof_multiple). */
+function singleProof(values: readonly string[] | undefined): string {
+  if (values !== undefined && values.length > 1)
+    throw new KeyboundError('proof_multiple', 'the request has more than one DPoP header');
+  const value = values?.[0];
+  if (value === undefined || value.length === 0) throw new KeyboundError('proof_missing');
+  if (value.includes(','))
+    throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
+  return value;
+}
 
 function requirement(ctx: Context, dpop: boolean, mtls: boolean): void {
   switch (ctx.rule.require) {
@@ -446,6 +529,21 @@ export class ResourceServer {
     if (ctx.route === undefined) {
       ctx.route = this.routes.match(facts.method, ctx.path);
       ctx.rule = ctx.route.rule;
+    }
+    // off and report modes let a sender constraint go unchecked or unmet, but not the possession
+    // of a bound token's key or certificate: a stolen bound token must be useless on every route
+    if (
+      ctx.rule.mode !== 'enforce' &&
+      (ctx.verified?.jkt !== undefined || ctx.verified?.x5t !== undefined) &&
+      (failure === undefined || SENDER_CONSTRAINT_STEPS.has(failedStep))
+    ) {
+      try {
+        await possession(this, ctx);
+      } catch (e) {
+        if (!(e instanceof KeyboundError)) throw e;
+        failure = e;
+        failedStep = 'possession';
+      }
     }
     let decision: Decision;
     if (failure === undefined) {

@@ -457,15 +457,108 @@ const scenarios: Scenario[] = [
       },
     }),
   ),
+  // a bound token must show possession of its key or certificate in every mode: off and report
+  // govern what unbound tokens need and which proof details are tolerated, never the binding
+  ...(['off', 'report'] as const).flatMap((mode): Scenario[] => {
+    const refused = (name: string, code: KeyboundErrorCode, request: Scenario['request']): Scenario => ({
+      name: `refuses ${name} in ${mode} mode`,
+      status: ERROR_CODES[code].status,
+      code,
+      outcome: 'deny',
+      request,
+      check: (res, event) => {
+        expect(event.mode).toBe(mode);
+        expect(res.headers['www-authenticate']).toContain(`error="${ERROR_CODES[code].error}"`);
+      },
+    });
+    const x5tToken = () => token({ cnf: { 'x5t#S256': pki.alice.x5t } });
+    return [
+      refused(
+        'a DPoP-bound token under the DPoP scheme without a DPoP header',
+        'proof_missing',
+        async () => ({
+          path: `/${mode}/x`,
+          headers: { host: 'api.example.test', authorization: `DPoP ${await dpopToken()}` },
+        }),
+      ),
+      refused("a DPoP-bound token with a proof signed by another client's key", 'jkt_mismatch', async () => ({
+        path: `/${mode}/x`,
+        headers: await dpopHeaders(`/${mode}/x`, { key: mallory, token: await dpopToken(alice) }),
+      })),
+      refused('a DPoP-bound token with a proof made for another access token', 'ath_mismatch', async () => {
+        const t = await dpopToken();
+        const h = await dpopHeaders(`/${mode}/x`, { token: await dpopToken() });
+        return { path: `/${mode}/x`, headers: { ...h, authorization: `DPoP ${t}` } };
+      }),
+      refused(
+        "a DPoP-bound token with another client's proof that also names another URL",
+        'jkt_mismatch',
+        async () => ({
+          path: `/${mode}/x`,
+          headers: await dpopHeaders(`/${mode}/other`, { key: mallory, token: await dpopToken(alice) }),
+        }),
+      ),
+      refused('a certificate-bound token without a client certificate', 'certificate_missing', async () => ({
+        path: `/${mode}/x`,
+        headers: bearer(await x5tToken()),
+      })),
+      refused("a certificate-bound token with another client's certificate", 'x5t_mismatch', async () => ({
+        path: `/${mode}/x`,
+        from: PROXY,
+        headers: { ...bearer(await x5tToken()), 'client-cert': clientCert(pki.bob.der) },
+      })),
+      refused(
+        "a certificate-bound token under the DPoP scheme with the presenter's own proof and no certificate",
+        'certificate_missing',
+        async () => ({
+          path: `/${mode}/x`,
+          headers: await dpopHeaders(`/${mode}/x`, { key: mallory, token: await x5tToken() }),
+        }),
+      ),
+      {
+        name: `accepts a certificate-bound token with its client certificate in ${mode} mode (RFC 8705)`,
+        status: 200,
+        // the route requires DPoP: report mode records that enforce would refuse the mTLS token
+        ...(mode === 'report' ? { code: 'dpop_required', outcome: 'report' } : { outcome: 'allow' }),
+        request: async () => ({
+          path: `/${mode}/x`,
+          from: PROXY,
+          headers: { ...bearer(await x5tToken()), 'client-cert': clientCert(pki.alice.der) },
+        }),
+        check: (res, event) => {
+          expect(res.body).toMatchObject({ ok: true, mode });
+          expect(event.mode).toBe(mode);
+        },
+      },
+      {
+        name: `still accepts an unbound bearer token in ${mode} mode`,
+        status: 200,
+        ...(mode === 'report' ? { code: 'dpop_required', outcome: 'report' } : { outcome: 'allow' }),
+        request: async () => ({ path: `/${mode}/x`, headers: bearer(await token()) }),
+        check: (res) => expect(res.body).toMatchObject({ ok: true, mode, binding: 'bearer' }),
+      },
+    ];
+  }),
   {
-    name: 'accepts a certificate-bound token with the Bearer scheme in off mode (RFC 8705)',
+    name: 'lets through in report mode a DPoP-bound token whose proof names another URL, recording htu_mismatch',
+    status: 200,
+    code: 'htu_mismatch',
+    outcome: 'report',
+    request: async () => ({ path: '/report/x', headers: await dpopHeaders('/report/other') }),
+    check: (res, event) => {
+      expect(res.body).toMatchObject({ ok: true, mode: 'report', wouldDeny: 'htu_mismatch' });
+      expect(event).toMatchObject({ mode: 'report', outcome: 'report', code: 'htu_mismatch', status: 200 });
+    },
+  },
+  {
+    name: 'does not check the URL of the proof of a DPoP-bound token in off mode',
     status: 200,
     outcome: 'allow',
-    request: async () => ({
-      path: '/off',
-      headers: bearer(await token({ cnf: { 'x5t#S256': pki.alice.x5t } })),
-    }),
-    check: (res) => expect(res.body).toMatchObject({ mode: 'off', binding: 'bearer' }),
+    request: async () => ({ path: '/off/x', headers: await dpopHeaders('/off/other') }),
+    check: (res, event) => {
+      expect(res.body).toMatchObject({ ok: true, mode: 'off' });
+      expect(event.code).toBeUndefined();
+    },
   },
   {
     name: 'answers with a fresh DPoP-Nonce on success when the route uses nonces',

@@ -142,6 +142,87 @@ describe('protect()', () => {
     if (d.allow) expect(await nonces.check(d.responseHeaders['DPoP-Nonce']!)).toBe('valid');
   });
 
+  it('in report mode lets through the proof checks that do not show possession, and refuses a bound token without it', async () => {
+    const nonces = new NonceManager({ secrets: ['0123456789abcdef0123456789abcdef'] });
+    const rs = createResourceServer({
+      policy: policy({ defaults: { mode: 'report', require: 'dpop', nonce: true } }),
+      nonces,
+    });
+    const t = await token({ cnf: { jkt: key.jkt } });
+    const facts = async (
+      options: Partial<Parameters<typeof createProof>[1]>,
+      k = key,
+    ): Promise<RequestFacts> => ({
+      method: 'GET',
+      target: '/x',
+      headers: [
+        'Host',
+        'api.example.com',
+        'Authorization',
+        `DPoP ${t}`,
+        'DPoP',
+        await createProof(k, { htm: 'GET', htu: `${ORIGIN}/x`, accessToken: t, ...options }),
+      ],
+    });
+    const nonce = await nonces.issue();
+    for (const [options, code] of [
+      [{ htm: 'POST', nonce }, 'htm_mismatch'],
+      [{ htu: `${ORIGIN}/y`, nonce }, 'htu_mismatch'],
+      [{ iat: Math.floor(Date.now() / 1000) - 600, nonce }, 'iat_too_old'],
+      [{}, 'nonce_required'],
+      [{ nonce: 'forged.nonce' }, 'nonce_invalid'],
+    ] as const) {
+      expect(await rs.protect(await facts(options)), code).toMatchObject({
+        allow: true,
+        binding: 'bearer',
+        wouldDeny: { code },
+      });
+    }
+    const other = await generateDpopKey('ES256');
+    expect(await rs.protect(await facts({ htu: `${ORIGIN}/y` }, other))).toMatchObject({
+      allow: false,
+      code: 'jkt_mismatch',
+      status: 401,
+    });
+    const once = (await facts({ nonce })).headers as string[];
+    expect(
+      await rs.protect({ method: 'GET', target: '/x', headers: [...once, ...once.slice(-2)] }),
+    ).toMatchObject({ allow: false, code: 'proof_multiple' });
+  });
+
+  it("in off mode requires possession of a bound token's key and nothing else of the proof", async () => {
+    const rs = createResourceServer({ policy: policy({ defaults: { mode: 'off', require: 'dpop' } }) });
+    const t = await token({ cnf: { jkt: key.jkt } });
+    const stale = await createProof(key, {
+      htm: 'POST',
+      htu: `${ORIGIN}/elsewhere`,
+      accessToken: t,
+      iat: Math.floor(Date.now() / 1000) - 3600,
+    });
+    const facts = (dpop: string[]): RequestFacts => ({
+      method: 'GET',
+      target: '/x',
+      headers: ['Host', 'api.example.com', 'Authorization', `DPoP ${t}`, ...dpop],
+    });
+    expect(await rs.protect(facts(['DPoP', stale]))).toMatchObject({
+      allow: true,
+      mode: 'off',
+      binding: 'bearer',
+    });
+    expect(await rs.protect(facts([]))).toMatchObject({ allow: false, code: 'proof_missing' });
+    const [h, p] = stale.split('.');
+    expect(await rs.protect(facts(['DPoP', `${h}.${p}.${'A'.repeat(86)}`]))).toMatchObject({
+      allow: false,
+      code: 'bad_signature',
+    });
+    const forOther = await createProof(key, {
+      htm: 'GET',
+      htu: `${ORIGIN}/x`,
+      accessToken: await token({ cnf: { jkt: key.jkt }, jti: 'another' }),
+    });
+    expect(await rs.protect(facts(['DPoP', forOther]))).toMatchObject({ allow: false, code: 'ath_mismatch' });
+  });
+
   it('emits one event per decision with the client path hint and no token or proof', async () => {
     const events: DecisionEvent[] = [];
     const rs = createResourceServer({ policy: policy(), onDecision: (e) => events.push(e) });
