@@ -4,10 +4,11 @@
 // A policy rule must never cover less than what the framework routes to the handler, and apps
 // read paths differently: Express compares case-insensitively, Fastify can ignore case, repeated
 // slashes and what follows a ";", Hono resolves dot-segments, Express and Fastify do not. So a
-// path is matched under each of those readings: as received and in normal form (percent-encoded
-// unreserved characters decoded, dot-segments removed: `/%61dmin`, `/x/../admin`), each as is or
-// compared case-insensitively, with runs of "/" as one, and with ";params" removed from every
-// segment or everything from the first ";" cut. Each reading selects a route (first match wins,
+// path is matched under each of those readings: as received and in normal form (the path of
+// core's htu normal form: what RFC 3986 does not allow in a path percent-encoded, `/a|b` is
+// `/a%7Cb`; encoded unreserved characters decoded, dot-segments removed: `/%61dmin`,
+// `/x/../admin`), each as is or compared case-insensitively, with runs of "/" as one, and with
+// ";params" removed from every segment or everything from the first ";" cut. Each reading selects a route (first match wins,
 // else the defaults); when readings select different routes, the strictest of their rules applies.
 // The rule chosen is always one that some reading of the path selects: no reading is mixed with
 // another, and a relaxed route never relaxes a spelling that another reading sends elsewhere.
@@ -221,13 +222,20 @@ function stricter(a: EffectiveRule, b: EffectiveRule): boolean {
   return false;
 }
 
-/** The path in the normal form used for matching. */
+/** A path core's normal form leaves as it is: RFC 3986 path characters only, no "%" (and no "/."). */
+const NORMAL_PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+
+/**
+ * The path in the normal form used for matching: the path of core's normalizeHtu, so that a route
+ * and the htu a proof is checked against read a path alike (what RFC 3986 does not allow in a path,
+ * `\` included, percent-encoded; percent-encoding normalised; dot-segments removed).
+ */
 export function normalPath(path: string): string {
   if (!path.startsWith('/')) return path;
-  if (!path.includes('%') && !path.includes('/.') && !path.includes('\\')) return path;
+  if (NORMAL_PATH_CHARS.test(path) && !path.includes('/.')) return path;
   try {
-    return normalizeHtu(`http://h${path.replace(/\\/g, '%5C')}`).slice('http://h'.length);
+    return normalizeHtu(`http://h${path}`).slice('http://h'.length);
   } catch {
-    return path;
+    return path; // not well-formed Unicode (a lone surrogate): matched as received
   }
 }

@@ -359,6 +359,33 @@ describe('protect()', () => {
     }
   });
 
+  it('selects the same route for a character RFC 3986 does not allow in a path, raw or percent-encoded', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off', require: 'dpop' },
+        routes: [
+          { path: '/a%7Cb', mode: 'enforce' },
+          { path: '/c%20d', mode: 'enforce' },
+          { path: '/e%7Bf', mode: 'enforce' },
+        ],
+      }),
+    });
+    const t = await token();
+    for (const [targets, route] of [
+      [['/a|b', '/a%7Cb', '/a%7cb', '/a|b/x', '/a%7cb/x'], '/a%7Cb'],
+      [['/c d', '/c%20d', '/c d/x'], '/c%20d'],
+      [['/e{f', '/e%7Bf', '/e%7bf', '/e{f/x'], '/e%7Bf'],
+    ] as const) {
+      for (const target of targets) {
+        expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+          allow: false,
+          code: 'dpop_required',
+          route,
+        });
+      }
+    }
+  });
+
   it('never applies a route that no reading of the path selects', async () => {
     const rs = createResourceServer({
       policy: policy({
