@@ -22,8 +22,9 @@ export interface BrowserKeyOptions extends IndexedDbKeyStoreOptions {
    */
   fallback?: 'none' | 'memory';
   /**
-   * A key stored under `id` with another algorithm than `alg`: false (default) throws
-   * stored_key_mismatch; true replaces it (tokens bound to the old key can no longer be used).
+   * A key stored under `id` with another algorithm than `alg`, or one this version cannot use:
+   * false (default) throws stored_key_mismatch; true replaces it (tokens bound to the old key can
+   * no longer be used).
    */
   replace?: boolean;
 }
@@ -72,11 +73,20 @@ export async function loadOrCreateBrowserKey(options: BrowserKeyOptions = {}): P
     storageError = e;
   }
   let found: DpopKey | undefined;
-  [store, found] = await withFallback(store, (s) => s.load(id));
+  try {
+    [store, found] = await withFallback(store, (s) => s.load(id));
+  } catch (e) {
+    // a stored record this version cannot use: replaced only when asked to
+    if (!isKeyboundError(e, 'stored_key_mismatch') || options.replace !== true) {
+      store.close();
+      throw e;
+    }
+  }
   if (found !== undefined && found.alg === alg) {
     return { key: found, store, persisted: store.persistent, created: false };
   }
   if (found !== undefined && options.replace !== true) {
+    store.close();
     throw new KeyboundError(
       'stored_key_mismatch',
       `the key stored as ${JSON.stringify(id)} is ${found.alg}, not ${alg}: pass replace: true to replace it`,

@@ -1,7 +1,7 @@
 // A fetch that adds DPoP to requests for the protected origins it is given: a proof (htm, htu
 // without query and fragment, ath, the server's nonce, iat on the server's clock) and, when a token
 // is supplied, `Authorization: DPoP <token>`. Requests to other origins pass through untouched.
-import type { DpopKey } from '@keybound/core';
+import { type DpopKey, KeyboundError } from '@keybound/core';
 import type { DpopSession } from './dpop-session.js';
 import { normalizeMethod } from './http-method.js';
 import { isReplayableBody } from './replayable-body.js';
@@ -58,6 +58,8 @@ function isRequest(input: RequestInfo | URL): input is Request {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Fetch's own limit. */
 const MAX_REDIRECTS = 20;
+/** Credentials fetch drops when a redirect leaves the origin (Fetch §4.4; undici also drops cookie). */
+const CROSS_ORIGIN_DROPPED = ['authorization', 'proxy-authorization', 'cookie', 'host'];
 /** Headers that describe a body: dropped when a redirect turns the request into a GET. */
 const BODY_HEADERS = [
   'content-type',
@@ -129,8 +131,8 @@ function initOf(req: Outgoing): RequestInit {
  * new request through this wrapper: a fresh proof and the token only where the hop is a protected
  * origin; the caller's Authorization and DPoP headers are dropped when the hop leaves the origin.
  * With `redirect: 'manual'` or `'error'` the caller's choice is kept. Where the runtime hides
- * redirects (a browser answers `redirect: 'manual'` with an opaque response), that response is
- * returned: the page cannot see where it leads, so it is not followed.
+ * redirects (a browser answers `redirect: 'manual'` with an opaque response), a redirect cannot be
+ * followed safely: `redirect_not_followed` is thrown.
  */
 export function createDpopFetch(options: DpopFetchOptions): FetchLike {
   const protectedOrigins = normalizeOrigins(options.origins);
@@ -167,6 +169,14 @@ export function createDpopFetch(options: DpopFetchOptions): FetchLike {
 
   /** The next hop of a redirect, as fetch would make it (Fetch §4.4 HTTP-redirect fetch). */
   const redirected = async (req: Outgoing, response: Response, hops: number): Promise<Response> => {
+    if (response.type === 'opaqueredirect') {
+      // a browser hides where the redirect leads: no next hop can be given its own proof, and
+      // letting the browser follow would carry this proof wherever it points
+      throw new KeyboundError(
+        'redirect_not_followed',
+        `the protected request to ${new URL(req.url).pathname} was redirected, and the browser hides the target`,
+      );
+    }
     const location = response.headers.get('location');
     if (!REDIRECT_STATUSES.has(response.status) || location === null) return response;
     let next: URL;
@@ -189,7 +199,8 @@ export function createDpopFetch(options: DpopFetchOptions): FetchLike {
     const init = initOf(req);
     const headers = new Headers(init.headers);
     headers.delete('dpop');
-    if (next.origin !== new URL(req.url).origin) headers.delete('authorization');
+    if (next.origin !== new URL(req.url).origin)
+      for (const name of CROSS_ORIGIN_DROPPED) headers.delete(name);
     if (toGet) for (const name of BODY_HEADERS) headers.delete(name);
     const { body: _body, ...withoutBody } = init;
     const hop: Outgoing = {

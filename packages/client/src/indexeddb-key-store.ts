@@ -98,24 +98,29 @@ export async function openIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = 
     async load(id = DEFAULT_KEY_ID) {
       const record = (await run('readonly', 'read', (s) => s.get(id))) as Partial<StoredKey> | undefined;
       if (record === undefined) return undefined;
-      // only what this store writes is accepted back: a non-extractable private CryptoKey
+      // only what this store writes is accepted back: a non-extractable private CryptoKey. A record
+      // that is there but unusable is reported, never treated as absent (it would be overwritten).
+      const unusable = (why: string, cause?: unknown) =>
+        new KeyboundError(
+          'stored_key_mismatch',
+          `the key stored as ${JSON.stringify(id)} cannot be used: ${why}`,
+          { received: typeof record.alg === 'string' ? record.alg.slice(0, 20) : typeof record.alg },
+          cause === undefined ? undefined : { cause },
+        );
       if (
         !isCryptoKey(record.privateKey) ||
         record.privateKey.type !== 'private' ||
         record.privateKey.extractable
       ) {
-        return undefined;
+        throw unusable('it is not a non-extractable private CryptoKey');
       }
-      if (
-        !isSupportedAlgorithm(record.alg) ||
-        typeof record.publicJwk !== 'object' ||
-        record.publicJwk === null
-      )
-        return undefined;
+      if (!isSupportedAlgorithm(record.alg)) throw unusable('its algorithm is not supported');
+      if (typeof record.publicJwk !== 'object' || record.publicJwk === null)
+        throw unusable('its public key is missing');
       try {
         return await dpopKeyFromHandle(record.privateKey, record.publicJwk, record.alg);
-      } catch {
-        return undefined;
+      } catch (cause) {
+        throw unusable('its public key does not fit it', cause);
       }
     },
     async save(key: DpopKey, id = DEFAULT_KEY_ID) {

@@ -5,6 +5,7 @@ import type { DpopKey } from '@keybound/core';
 export interface KeyStore {
   /** True when keys survive a reload (IndexedDB); false for the in-memory fallback. */
   readonly persistent: boolean;
+  /** The key stored under `id`; undefined when none is; stored_key_mismatch when one is but cannot be used. */
   load(id?: string): Promise<DpopKey | undefined>;
   save(key: DpopKey, id?: string): Promise<void>;
   delete(id?: string): Promise<void>;

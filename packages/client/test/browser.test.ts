@@ -59,6 +59,9 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
       if (path === '/client.js') {
         res.writeHead(200, { 'content-type': 'text/javascript' });
         res.end(code);
+      } else if (path === '/moved') {
+        res.writeHead(302, { location: '/' });
+        res.end();
       } else if (path === '/' || path === '/callback') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(PAGE);
@@ -337,6 +340,92 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
       replaced: true,
       persisted: true,
     });
+    await page.close();
+  });
+
+  it('throws redirect_not_followed for a redirected protected request: the browser hides where it leads', async () => {
+    const page = await open();
+    const result = await page.evaluate(async (origin) => {
+      const key = await window.kb.generateDpopKey('ES256');
+      const fetch = window.kb.createDpopFetch({
+        session: new window.kb.DpopSession({ key }),
+        origins: [origin],
+      });
+      const plain = (await window.fetch(`${origin}/moved`)).status;
+      const wrapped = await fetch(`${origin}/moved`).then(
+        (r) => `status ${r.status}`,
+        (e: { code?: string }) => e.code,
+      );
+      const manual = (await fetch(`${origin}/moved`, { redirect: 'manual' })).type;
+      return { plain, wrapped, manual };
+    }, site.origin);
+    expect(result).toEqual({ plain: 200, wrapped: 'redirect_not_followed', manual: 'opaqueredirect' });
+    await page.close();
+  });
+
+  it('does not overwrite a stored key it cannot use, and leaves no connection open when it refuses', async () => {
+    const page = await open();
+    const result = await page.evaluate(async () => {
+      const dbName = 'unusable-record';
+      const first = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' });
+      first.store.close();
+      // make the stored record unusable for this version: an algorithm it does not know
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.open(dbName);
+        request.onsuccess = () => {
+          const db = request.result;
+          const tx = db.transaction(db.objectStoreNames[0]!, 'readwrite');
+          const store = tx.objectStore(db.objectStoreNames[0]!);
+          const get = store.get('k');
+          get.onsuccess = () => store.put({ ...get.result, alg: 'ES999' }, 'k');
+          tx.oncomplete = () => {
+            db.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+        request.onerror = () => reject(request.error);
+      });
+      const refused = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' }).then(
+        () => 'overwritten',
+        (e: { code: string }) => e.code,
+      );
+      // the refusal closed its connection: an upgrade of the database is not blocked by it
+      const blocked = await new Promise<string>((resolve) => {
+        const request = indexedDB.open(dbName, 99);
+        request.onblocked = () => resolve('blocked');
+        request.onsuccess = () => {
+          request.result.close();
+          resolve('not blocked');
+        };
+        request.onerror = () => resolve(`error ${request.error?.name}`);
+      });
+      return { refused, blocked };
+    });
+    expect(result).toEqual({ refused: 'stored_key_mismatch', blocked: 'not blocked' });
+    const replaced = await page.evaluate(async () => {
+      // a fresh database: the upgraded one above has no key store any more
+      const dbName = 'unusable-record-2';
+      const first = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' });
+      first.store.close();
+      await new Promise<void>((resolve) => {
+        const request = indexedDB.open(dbName);
+        request.onsuccess = () => {
+          const db = request.result;
+          const tx = db.transaction(db.objectStoreNames[0]!, 'readwrite');
+          const store = tx.objectStore(db.objectStoreNames[0]!);
+          const get = store.get('k');
+          get.onsuccess = () => store.put({ ...get.result, alg: 'ES999' }, 'k');
+          tx.oncomplete = () => {
+            db.close();
+            resolve();
+          };
+        };
+      });
+      const again = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k', replace: true });
+      return { created: again.created, differs: again.key.jkt !== first.key.jkt };
+    });
+    expect(replaced).toEqual({ created: true, differs: true });
     await page.close();
   });
 

@@ -112,6 +112,32 @@ describe('mTLS through an undici Agent', () => {
     expect(await (await c.fetch(`${rs.origin}/api/x`)).json()).toMatchObject({ jkt: key.jkt });
   });
 
+  it("sends Node's own Request objects and FormData bodies through the mTLS fetch (undici from npm has its own classes)", async () => {
+    const { as, rs } = await servers();
+    const c = await OAuthClient.discover(as.issuer, {
+      clientId: 'mtls-client',
+      clientAuth: { method: 'tls_client_auth' },
+      dpopKey: await generateDpopKey(),
+      fetch: mtlsFetch('mtls-client').fetch,
+      protectedOrigins: [rs.origin],
+    });
+    await c.clientCredentials();
+    expect((await c.fetch(new Request(`${rs.origin}/api/request`))).status).toBe(200);
+    const form = new FormData();
+    form.append('field', 'value');
+    form.append('file', new Blob(['file content'], { type: 'text/plain' }), 'a.txt');
+    expect((await c.fetch(`${rs.origin}/api/form`, { method: 'POST', body: form })).status).toBe(200);
+    const sent = rs.requests.at(-1)!.body!;
+    expect(sent).toContain('name="field"');
+    expect(sent).toContain('filename="a.txt"');
+    expect(sent).toContain('file content');
+    expect(sent).not.toContain('[object FormData]');
+    // a Request with a body (a stream): sent once, with the nonce learned above
+    const posted = await c.fetch(new Request(`${rs.origin}/api/body`, { method: 'POST', body: 'hello' }));
+    expect(posted.status).toBe(200);
+    expect(rs.requests.at(-1)).toMatchObject({ method: 'POST', path: '/api/body', body: 'hello' });
+  });
+
   it('reads the certificate, key and CA from PEM files', async () => {
     const { as } = await servers();
     const m = await createMtlsFetchFromFiles({

@@ -180,7 +180,7 @@ describe('redirects of protected requests', () => {
     expect(scheme.status).toBe(302);
   });
 
-  it("drops the caller's own Authorization and DPoP headers on a hop to another origin", async () => {
+  it("drops the caller's own Authorization, DPoP, Cookie and Proxy-Authorization headers on a hop to another origin", async () => {
     const { thirdParty } = await setup();
     const key = await generateDpopKey();
     const bouncer = await server((_req, res) => {
@@ -189,10 +189,24 @@ describe('redirects of protected requests', () => {
     });
     // no token source: the caller sets headers itself
     const fetch = createDpopFetch({ session: new DpopSession({ key }), origins: [bouncer.origin] });
-    await fetch(`${bouncer.origin}/x`, { headers: { authorization: 'Basic c2VjcmV0', 'x-kept': 'yes' } });
-    expect(thirdParty.seen[0]!.headers.authorization).toBeUndefined();
-    expect(thirdParty.seen[0]!.headers.dpop).toBeUndefined();
-    expect(thirdParty.seen[0]!.headers['x-kept']).toBe('yes');
+    await fetch(`${bouncer.origin}/x`, {
+      headers: {
+        authorization: 'Basic c2VjcmV0',
+        cookie: 'session=SECRET',
+        'proxy-authorization': 'Basic cHJveHk=',
+        'x-kept': 'yes',
+      },
+    });
+    const seen = thirdParty.seen[0]!.headers;
+    expect([seen.authorization, seen.dpop, seen.cookie, seen['proxy-authorization']]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(seen['x-kept']).toBe('yes');
+    // within the origin, the caller's cookie goes along as fetch would send it
+    expect(bouncer.seen[0]!.headers.cookie).toBe('session=SECRET');
   });
 });
 

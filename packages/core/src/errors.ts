@@ -110,7 +110,12 @@ export const ERROR_CODES = {
   ),
   stored_key_mismatch: client(
     request(
-      'the key stored under this id has another algorithm than the one asked for (pass replace to replace it)',
+      'the key stored under this id has another algorithm than the one asked for, or cannot be used (pass replace to replace it)',
+    ),
+  ),
+  redirect_not_followed: client(
+    request(
+      'a protected request was redirected where the runtime hides the target (a browser): not followed',
     ),
   ),
   server_unreachable: client(unavailable('the request to a server failed before any response arrived')),

@@ -3,7 +3,7 @@
 // to it. Give this fetch to OAuthClient (with mtls: true, or tls_client_auth) so that token requests
 // go to the mtls_endpoint_aliases and resource calls present the same certificate.
 import { readFile } from 'node:fs/promises';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, FormData as UndiciFormData, fetch as undiciFetch } from 'undici';
 import type { FetchLike } from '../dpop-fetch.js';
 
 export interface MtlsOptions {
@@ -35,12 +35,42 @@ export function createMtlsFetch(options: MtlsOptions): MtlsFetch {
       rejectUnauthorized: options.rejectUnauthorized ?? true,
     },
   });
-  const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], {
-      ...(init as Parameters<typeof undiciFetch>[1]),
-      dispatcher: agent,
-    })) as unknown as FetchLike;
+  const fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const [url, options] = forUndici(input, init);
+    return undiciFetch(url, { ...(options as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
+  }) as unknown as FetchLike;
   return { fetch, agent, close: () => agent.close() };
+}
+
+/**
+ * undici from npm has its own Request and FormData classes and does not recognise Node's built-in
+ * ones (it would read a Request as an invalid URL and send a FormData as "[object FormData]"):
+ * a Request becomes its URL and options, a built-in FormData an undici one.
+ */
+function forUndici(input: RequestInfo | URL, init: RequestInit | undefined): [string | URL, RequestInit] {
+  let url: string | URL;
+  let options: RequestInit;
+  if (typeof input === 'string' || input instanceof URL) {
+    url = input;
+    options = { ...init };
+  } else {
+    url = input.url;
+    options = {
+      method: input.method,
+      headers: [...input.headers],
+      signal: input.signal,
+      redirect: input.redirect,
+      ...(input.body !== null ? { body: input.body, duplex: 'half' } : {}),
+      ...init,
+    } as RequestInit;
+  }
+  const body = options.body;
+  if (typeof FormData !== 'undefined' && body instanceof FormData && !(body instanceof UndiciFormData)) {
+    const form = new UndiciFormData();
+    for (const [name, value] of body) form.append(name, value as string);
+    options.body = form as unknown as BodyInit;
+  }
+  return [url, options];
 }
 
 export interface MtlsFileOptions {
