@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseServerConfig } from '../src/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  type AuthorizationServer,
+  ConfigError,
+  createAuthorizationServer,
+  parseServerConfig,
+} from '../src/index.js';
 import { KeySealer, SealingError } from '../src/storage/key-sealing.js';
 import { baseConfig, basic, localUrls, SECRET, start } from './helpers.js';
 
@@ -201,5 +206,91 @@ describe('managed signing keys sealed at rest (SQLite file, over HTTP)', () => {
     expect(await issueAndVerify(path, [S2, S1])).toBe(kid);
     expect(storedKeys(path)[0]!.private_jwk).not.toBe(sealedUnderS1);
     expect(await issueAndVerify(path, [S2])).toBe(kid);
+  });
+});
+
+/** Two instances on one SQLite file, each with its own secret list and a shared fake clock. */
+describe('instances whose encryption_secrets differ (a rolling secret rotation done wrong)', () => {
+  let t = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const clock = () => t;
+  const servers: AuthorizationServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  async function instance(path: string, secrets: string[], onError: (e: unknown) => void = () => {}) {
+    const server = createAuthorizationServer(parseServerConfig(sealedConfig(path, secrets)), {
+      now: clock,
+      onError,
+    });
+    servers.push(server);
+    const urls = await server.listen();
+    return { server, local: localUrls(urls, server.listening.http!) };
+  }
+
+  const form = (url: string, body: Record<string, string>, client = 'svc') =>
+    fetch(url, {
+      method: 'POST',
+      headers: { authorization: basic(client, SECRET), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
+  const kidOf = (token: string) =>
+    (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+
+  it('stops issuing tokens (503) and reports the SealingError when another instance reseals under a secret it lacks', async () => {
+    const path = join(dir, 'two-instances.db');
+    const errorsB: unknown[] = [];
+    const a1 = await instance(path, [S1]);
+    const b = await instance(path, [S1], (e) => errorsB.push(e));
+    const first = await form(b.local.token, { grant_type: 'client_credentials' });
+    expect(first.status).toBe(200);
+    await a1.server.close();
+
+    // the new secret is put first on A only: A reseals the key under S2, which B does not know
+    const a = await instance(path, [S2, S1]);
+    expect(storedKeys(path).every((r) => r.private_jwk.startsWith('kbseal1.'))).toBe(true);
+    t += 31_000;
+    await form(b.local.token, { grant_type: 'client_credentials' });
+    await vi.waitFor(() => expect(errorsB.some((e) => e instanceof SealingError)).toBe(true));
+
+    const refused = await form(b.local.token, { grant_type: 'client_credentials' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(((await refused.json()) as { error: string }).error).toBe('temporarily_unavailable');
+    // nor does B publish a key set it knows may be stale
+    expect((await fetch(b.local.jwks)).status).toBe(503);
+
+    // A rotates: B cannot say whether A's new tokens are valid
+    const { kid: rotated } = await a.server.rotateSigningKey();
+    const issuedByA = (await (await form(a.local.token, { grant_type: 'client_credentials' })).json()) as {
+      access_token: string;
+    };
+    expect(kidOf(issuedByA.access_token)).toBe(rotated);
+    const inspected = await form(b.local.introspection, { token: issuedByA.access_token });
+    expect(inspected.status).toBe(503);
+    expect(errorsB.every((e) => e instanceof SealingError)).toBe(true);
+
+    // B restarted with the right list works again, with A's current key
+    await b.server.close();
+    const fixed = await instance(path, [S2, S1]);
+    const again = await form(fixed.local.token, { grant_type: 'client_credentials' });
+    expect(again.status).toBe(200);
+    expect(kidOf(((await again.json()) as { access_token: string }).access_token)).toBe(rotated);
+    const active = await form(fixed.local.introspection, { token: issuedByA.access_token });
+    expect(((await active.json()) as { active: boolean }).active).toBe(true);
+  });
+
+  it('keeps signing with the loaded keys when storage is unreachable, and reports it', async () => {
+    const path = join(dir, 'unreachable.db');
+    const errors: unknown[] = [];
+    const a = await instance(path, [S1], (e) => errors.push(e));
+    const failure = new Error('storage unreachable');
+    const list = vi.spyOn(a.server.storage, 'listSigningKeys').mockRejectedValue(failure);
+    t += 31_000;
+    await form(a.local.token, { grant_type: 'client_credentials' });
+    await vi.waitFor(() => expect(errors).toContain(failure));
+    const res = await form(a.local.token, { grant_type: 'client_credentials' });
+    expect(res.status).toBe(200);
+    list.mockRestore();
   });
 });

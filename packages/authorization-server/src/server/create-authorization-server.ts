@@ -151,6 +151,7 @@ export function createAuthorizationServer(
     alg: config.signingAlg,
     maxTokenTtl,
     sealer: new KeySealer(config.storage.encryptionSecrets),
+    onError,
   });
   const mtlsAvailable = config.listeners.mtls !== undefined || config.mtls.forwarded !== undefined;
   const clients = new ClientRegistry(config.clients, storage, {

@@ -5,7 +5,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { type JwsAlgorithm, jwkThumbprint, type PublicJwk } from '@keybound/core';
 import type { SigningKeyConfig } from '../config/server-config.js';
-import type { KeySealer } from '../storage/key-sealing.js';
+import { OAuthError } from '../http/oauth-error.js';
+import { type KeySealer, SealingError } from '../storage/key-sealing.js';
 import type { Storage } from '../storage/storage.js';
 import type { JwtSigningKey } from './sign-jwt.js';
 
@@ -66,6 +67,8 @@ export interface SigningKeysOptions {
   reloadSeconds?: number;
   /** Seals managed private keys before they are stored (storage.encryption_secrets). */
   sealer: KeySealer;
+  /** Where reload failures are reported (the server's onError). */
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 export class SigningKeys {
@@ -74,6 +77,14 @@ export class SigningKeys {
   #current: SigningKey | undefined;
   #loadedAt = 0;
   #reloading: Promise<void> | undefined;
+  /**
+   * Set when a reload found a stored key this instance cannot open (SealingError): storage holds
+   * keys sealed under a secret this instance lacks, so the keys it has loaded may have been
+   * retired or deleted by another instance. Nothing is signed until a later load succeeds.
+   */
+  #unusable: SealingError | undefined;
+  /** The last reload failed (for any reason). */
+  #reloadFailed = false;
 
   constructor(options: SigningKeysOptions) {
     this.#options = options;
@@ -116,6 +127,34 @@ export class SigningKeys {
     }
     this.#set(keys);
     this.#loadedAt = now;
+    this.#unusable = undefined;
+  }
+
+  /**
+   * A reload that never throws: every failure is reported; a key that does not open stops signing
+   * (see #unusable); any other failure (storage unreachable) keeps the loaded keys, still valid.
+   */
+  async #reload(now: number): Promise<void> {
+    try {
+      await this.load(now);
+      this.#reloadFailed = false;
+    } catch (e) {
+      this.#reloadFailed = true;
+      if (e instanceof SealingError) this.#unusable = e;
+      this.#options.onError?.(e);
+    }
+  }
+
+  #unavailable(): OAuthError {
+    return new OAuthError(
+      'temporarily_unavailable',
+      'the signing keys could not be loaded from storage; try again later',
+      {
+        status: 503,
+        headers: { 'Retry-After': String(this.#options.reloadSeconds ?? 30) },
+        code: 'signing_keys_unusable',
+      },
+    );
   }
 
   /**
@@ -152,15 +191,19 @@ export class SigningKeys {
     if (!this.managed || this.#reloading) return;
     if (now - this.#loadedAt < (this.#options.reloadSeconds ?? 30)) return;
     this.#loadedAt = now;
-    this.#reloading = this.load(now)
-      .catch(() => {})
+    this.#reloading = this.#reload(now)
+      .then(() => {})
       .finally(() => {
         this.#reloading = undefined;
       });
   }
 
-  /** The key that signs now. */
+  /**
+   * The key that signs now. Throws 503 temporarily_unavailable while the stored keys cannot be
+   * opened (another instance may have retired the one loaded here).
+   */
   current(): SigningKey {
+    if (this.#unusable) throw this.#unavailable();
     if (!this.#current) throw new Error('signing keys are not loaded');
     return this.#current;
   }
@@ -186,11 +229,17 @@ export class SigningKeys {
     const found = this.find(kid, now);
     if (found !== undefined || !this.managed || now - this.#lastForcedReload < 5) return found;
     this.#lastForcedReload = now;
-    await (this.#reloading ?? this.load(now));
-    return this.find(kid, now);
+    if (this.#reloading) await this.#reloading;
+    else await this.#reload(now);
+    const after = this.find(kid, now);
+    // the kid may belong to a key this instance could not load: it cannot say the token is invalid
+    if (after === undefined && (this.#unusable || this.#reloadFailed)) throw this.#unavailable();
+    return after;
   }
 
+  /** The published keys; 503 while the stored keys cannot be opened (this set may be stale). */
   jwks(now: number): { keys: Record<string, unknown>[] } {
+    if (this.#unusable) throw this.#unavailable();
     return { keys: this.published(now).map((k) => k.publicJwk) };
   }
 
