@@ -17,7 +17,12 @@ describe('parseServerConfig', () => {
   it('accepts an empty object with safe defaults', () => {
     const c = parseServerConfig({});
     expect(c.listeners.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
-    expect(c.storage).toEqual({ type: 'sqlite', path: 'keybound.db', encryptionSecrets: [] });
+    expect(c.storage).toEqual({
+      type: 'sqlite',
+      path: 'keybound.db',
+      encryptionSecrets: [],
+      sealPlainKeys: false,
+    });
     expect(c.replay).toEqual({ type: 'memory' });
     expect(c.tokens.accessTokenTtl).toBe(300);
     expect(c.binding.required).toBe('none');

@@ -1,5 +1,6 @@
 // Managed signing keys sealed at rest (storage.encryption_secrets): AES-256-GCM, the kid as
 // associated data, the first secret seals and every secret opens.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,12 @@ describe('KeySealer', () => {
     expect(() => new KeySealer([S2]).open(old, 'k')).toThrow(/not in storage.encryption_secrets/);
   });
 
+  it('refuses a plain JWK while sealing is on, unless told to seal plain keys', () => {
+    expect(() => new KeySealer([S1]).open(JWK, 'k')).toThrow(SealingError);
+    expect(() => new KeySealer([S1]).open(JWK, 'k')).toThrow(/seal_plain_keys/);
+    expect(new KeySealer([S1], { sealPlainKeys: true }).open(JWK, 'k')).toBe(JWK);
+  });
+
   it('refuses a sealed key when no secret is configured, and passes plain JWK JSON through', () => {
     const none = new KeySealer([]);
     expect(() => none.open(new KeySealer([S1]).seal(JWK, 'k'), 'k')).toThrow(
@@ -115,6 +122,17 @@ describe('storage.encryption_secrets in the configuration', () => {
     }
   });
 
+  it('reads seal_plain_keys as a boolean, false by default', () => {
+    const storage = { type: 'sqlite', path: ':memory:', encryption_secrets: [S1] };
+    expect(parseServerConfig(baseConfig({ storage })).storage.sealPlainKeys).toBe(false);
+    expect(
+      parseServerConfig(baseConfig({ storage: { ...storage, seal_plain_keys: true } })).storage.sealPlainKeys,
+    ).toBe(true);
+    expect(() => parseServerConfig(baseConfig({ storage: { ...storage, seal_plain_keys: 'yes' } }))).toThrow(
+      /storage\.seal_plain_keys/,
+    );
+  });
+
   it('resolves env: references without showing the secret in errors', () => {
     const parsed = parseServerConfig(
       baseConfig({ storage: { type: 'sqlite', path: ':memory:', encryption_secrets: ['env:KB_SEAL'] } }),
@@ -140,16 +158,21 @@ function storedKeys(path: string): { kid: string; private_jwk: string }[] {
   }
 }
 
-function sealedConfig(path: string, secrets: string[] | undefined) {
+function sealedConfig(path: string, secrets: string[] | undefined, extra: Record<string, unknown> = {}) {
   return baseConfig({
     issuer: 'https://as.sealing.example',
-    storage: { type: 'sqlite', path, ...(secrets ? { encryption_secrets: secrets } : {}) },
+    storage: { type: 'sqlite', path, ...(secrets ? { encryption_secrets: secrets } : {}), ...extra },
   });
 }
 
 /** Starts, issues one client_credentials token and checks it against the server's own JWKS. */
-async function issueAndVerify(path: string, secrets: string[] | undefined): Promise<string> {
-  const { server, urls } = await start(sealedConfig(path, secrets));
+async function issueAndVerify(
+  path: string,
+  secrets: string[] | undefined,
+  extra: Record<string, unknown> = {},
+  onError: (e: unknown) => void = () => {},
+): Promise<string> {
+  const { server, urls } = await start(sealedConfig(path, secrets, extra), { onError });
   const local = localUrls(urls, server.listening.http!);
   const res = await fetch(local.token, {
     method: 'POST',
@@ -195,8 +218,26 @@ describe('managed signing keys sealed at rest (SQLite file, over HTTP)', () => {
     const path = join(dir, 'migrate.db');
     const kid = await issueAndVerify(path, undefined);
     expect(storedKeys(path)[0]?.private_jwk).toMatch(/^\{/);
-    expect(await issueAndVerify(path, [S1])).toBe(kid);
+    const reported: unknown[] = [];
+    expect(await issueAndVerify(path, [S1], { seal_plain_keys: true }, (e) => reported.push(e))).toBe(kid);
     expect(storedKeys(path)[0]?.private_jwk).toMatch(/^kbseal1\./);
+    expect(reported).toEqual([
+      expect.objectContaining({ message: expect.stringContaining(`${kid} was stored unsealed`) }),
+    ]);
+    // sealed now: the switch can go
+    expect(await issueAndVerify(path, [S1])).toBe(kid);
+  });
+
+  it('refuses to start on a key stored in plain while sealing is on, without seal_plain_keys', async () => {
+    const path = join(dir, 'plain-refused.db');
+    await issueAndVerify(path, undefined);
+    const before = storedKeys(path);
+    const server = createAuthorizationServer(parseServerConfig(sealedConfig(path, [S1])), {
+      onError: () => {},
+    });
+    await expect(server.listen()).rejects.toThrow(SealingError);
+    await server.close();
+    expect(storedKeys(path)).toEqual(before);
   });
 
   it('rotates the secret: the new one first seals again what the old one sealed, then the old can go', async () => {
@@ -278,6 +319,37 @@ describe('instances whose encryption_secrets differ (a rolling secret rotation d
     expect(kidOf(((await again.json()) as { access_token: string }).access_token)).toBe(rotated);
     const active = await form(fixed.local.introspection, { token: issuedByA.access_token });
     expect(((await active.json()) as { active: boolean }).active).toBe(true);
+  });
+
+  it('refuses a plain current key planted in the table (no secret needed to write it): 503, never signs with it', async () => {
+    const path = join(dir, 'planted.db');
+    const errors: unknown[] = [];
+    const a = await instance(path, [S1], (e) => errors.push(e));
+    const before = await form(a.local.token, { grant_type: 'client_credentials' });
+    const kid = kidOf(((await before.json()) as { access_token: string }).access_token);
+    const planted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+    await a.server.storage.insertSigningKey({
+      kid: 'planted',
+      alg: 'ES256',
+      privateJwk: JSON.stringify(planted.export({ format: 'jwk' })),
+      createdAt: Math.floor(t / 1000) + 1,
+    });
+    t += 31_000;
+    await form(a.local.token, { grant_type: 'client_credentials' });
+    await vi.waitFor(() => expect(errors.some((e) => e instanceof SealingError)).toBe(true));
+    expect(String(errors.find((e) => e instanceof SealingError))).toMatch(/planted is stored unsealed/);
+    const refused = await form(a.local.token, { grant_type: 'client_credentials' });
+    expect(refused.status).toBe(503);
+    // left as planted (not sealed, so not adopted) for the operator to find
+    expect(storedKeys(path).find((r) => r.kid === 'planted')?.private_jwk).toMatch(/^\{/);
+    expect(storedKeys(path).find((r) => r.kid === kid)?.private_jwk).toMatch(/^kbseal1\./);
+    // a restart refuses it too
+    await a.server.close();
+    const again = createAuthorizationServer(parseServerConfig(sealedConfig(path, [S1])), {
+      onError: () => {},
+    });
+    servers.push(again);
+    await expect(again.listen()).rejects.toThrow(SealingError);
   });
 
   it('keeps signing with the loaded keys when storage is unreachable, and reports it', async () => {

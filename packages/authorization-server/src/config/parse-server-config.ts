@@ -381,15 +381,21 @@ export function parseServerConfig(value: unknown, options: ParseServerConfigOpti
     if (Buffer.byteLength(secret) < 32)
       issues.add(`${s.at('encryption_secrets')}[${i}]`, 'must be at least 32 bytes');
   });
+  const sealPlainKeys = s.boolean('seal_plain_keys', false);
   let storage: ServerConfig['storage'];
   if (storageType === 'postgres') {
     const url = s.string('url', { required: true, secret: true });
     const poolSize = s.integer('pool_size', 10, 1, 200);
     if (url !== undefined && !/^postgres(ql)?:\/\//.test(url))
       issues.add(s.at('url'), 'expected a postgres:// URL');
-    storage = { type: 'postgres', url: url ?? '', poolSize, encryptionSecrets };
+    storage = { type: 'postgres', url: url ?? '', poolSize, encryptionSecrets, sealPlainKeys };
   } else {
-    storage = { type: 'sqlite', path: s.string('path', { max: 4096 }) ?? 'keybound.db', encryptionSecrets };
+    storage = {
+      type: 'sqlite',
+      path: s.string('path', { max: 4096 }) ?? 'keybound.db',
+      encryptionSecrets,
+      sealPlainKeys,
+    };
   }
   s.done();
 

@@ -126,6 +126,11 @@ export interface ServerConfig {
      * Empty: keys are stored as plain JWK JSON.
      */
     encryptionSecrets: string[];
+    /**
+     * A one-time migration switch (storage.seal_plain_keys, default false): with encryptionSecrets
+     * set, a key found stored unsealed is sealed in place (and reported) instead of refused.
+     */
+    sealPlainKeys: boolean;
   };
   replay: { type: 'memory' } | { type: 'redis'; url: string; prefix: string };
   limits: { maxFormBytes: number; maxJsonBytes: number; maxQueryBytes: number };

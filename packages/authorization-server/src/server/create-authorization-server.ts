@@ -150,7 +150,9 @@ export function createAuthorizationServer(
     configured: config.signingKeys,
     alg: config.signingAlg,
     maxTokenTtl,
-    sealer: new KeySealer(config.storage.encryptionSecrets),
+    sealer: new KeySealer(config.storage.encryptionSecrets, {
+      sealPlainKeys: config.storage.sealPlainKeys,
+    }),
     onError,
   });
   const mtlsAvailable = config.listeners.mtls !== undefined || config.mtls.forwarded !== undefined;

@@ -3,7 +3,9 @@
 // configured they are sealed before they reach storage: AES-256-GCM under a key derived (HKDF-SHA256)
 // from a secret the database never sees, with the key's kid as associated data (a sealed key moved
 // to another row does not open). Rotation works as for nonce secrets: the first secret seals, every
-// secret opens, and keys found unsealed or sealed under an older secret are sealed again on load.
+// secret opens, and keys sealed under an older secret are sealed again on load. A key found unsealed
+// while sealing is on is refused (whoever can write the table could plant one) unless
+// storage.seal_plain_keys says to seal it in place (a one-time migration).
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /** Stored form: kbseal1.<secret id>.<iv>.<ciphertext and tag>, each part base64url. */
@@ -33,10 +35,21 @@ export class SealingError extends Error {
 
 export class KeySealer {
   readonly #keys: SealingKey[];
+  readonly #openPlain: boolean;
 
-  /** `secrets`: the first seals, all open; empty: keys are stored as plain JWK JSON. */
-  constructor(secrets: readonly string[]) {
+  /**
+   * `secrets`: the first seals, all open; empty: keys are stored as plain JWK JSON.
+   * `sealPlainKeys`: with secrets, a key stored unsealed opens (to be sealed in place) instead of
+   * being refused — anyone able to write the table could otherwise plant a key of their own.
+   */
+  constructor(secrets: readonly string[], options: { sealPlainKeys?: boolean } = {}) {
     this.#keys = secrets.map(derive);
+    this.#openPlain = options.sealPlainKeys ?? false;
+  }
+
+  /** True when `stored` is a plain (unsealed) JWK. */
+  isPlain(stored: string): boolean {
+    return !stored.startsWith(`${PREFIX}.`) && stored.trimStart().startsWith('{');
   }
 
   get enabled(): boolean {
@@ -64,7 +77,13 @@ export class KeySealer {
   /** The private JWK (JSON text) from its stored form; throws SealingError when it cannot be opened. */
   open(stored: string, kid: string): string {
     if (!stored.startsWith(`${PREFIX}.`)) {
-      if (stored.trimStart().startsWith('{')) return stored;
+      if (stored.trimStart().startsWith('{')) {
+        if (this.#keys.length === 0 || this.#openPlain) return stored;
+        throw new SealingError(
+          `signing key ${kid} is stored unsealed while storage.encryption_secrets is set: refused ` +
+            '(to seal keys stored before sealing was configured, set storage.seal_plain_keys: true once)',
+        );
+      }
       throw new SealingError(`signing key ${kid} is stored in a form this server does not know`);
     }
     const parts = stored.split('.');

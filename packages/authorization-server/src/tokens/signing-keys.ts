@@ -123,6 +123,14 @@ export class SigningKeys {
       keys.push(await toSigningKey(pk, r.alg as JwsAlgorithm, r.createdAt, r.retiredAt, r.kid));
       if (sealer.needsResealing(r.privateJwk)) {
         await storage.updateSigningKeyMaterial(r.kid, sealer.seal(privateJwk, r.kid));
+        // only with storage.seal_plain_keys: say so, the operator should turn it off again
+        if (sealer.isPlain(r.privateJwk)) {
+          this.#options.onError?.(
+            new Error(
+              `signing key ${r.kid} was stored unsealed and has been sealed in place (storage.seal_plain_keys)`,
+            ),
+          );
+        }
       }
     }
     this.#set(keys);
