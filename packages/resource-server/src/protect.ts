@@ -130,6 +130,8 @@ class Context {
   readonly now: number;
   readonly headers: HeaderView;
   readonly path: string;
+  /** The target names a scheme other than http(s): refused in the parse step. */
+  readonly targetRefused: boolean;
   peerTrusted = false;
   scheme: PresentedScheme = undefined;
   token: string | undefined = undefined;
@@ -148,7 +150,9 @@ class Context {
     this.facts = facts;
     this.now = now;
     this.headers = new HeaderView(facts.headers, WANTED);
-    this.path = requestPath(facts.target);
+    const path = requestPath(facts.target);
+    this.targetRefused = path === undefined;
+    this.path = path ?? facts.target;
   }
 }
 
@@ -160,6 +164,13 @@ const parse: Step = (rs, ctx) => {
   const { facts } = ctx;
   const h = ctx.headers;
   ctx.peerTrusted = rs.trusted.contains(facts.peerAddress);
+  if (ctx.targetRefused) {
+    // no code names the request target; authorization_malformed is the parse step's invalid_request
+    throw new KeyboundError(
+      'authorization_malformed',
+      'the request target is neither a path nor an http or https absolute-form URI',
+    );
+  }
   const auth = h.all('authorization');
   if (auth !== undefined) {
     if (auth.length > 1) {
@@ -676,8 +687,11 @@ export class ResourceServer {
  * The path of a request target (origin-form or absolute-form), without query or fragment. In
  * absolute-form the authority ends at the first "/", "?" or "#" (RFC 3986 §3.2); when "?" or "#"
  * comes first the path is empty, which is "/" (RFC 9112 §3.2.2), as every framework routes it.
+ * Undefined for a target that starts with a scheme other than http:// or https:// (`x://h/admin`,
+ * `ftp://h/a`, `x:/admin`, `http:/admin`, `https:\\h/a`): Express (url.parse) takes a path out of
+ * any of them, which no route reading here can follow; protect() refuses them.
  */
-function requestPath(target: string): string {
+function requestPath(target: string): string | undefined {
   let path = target;
   if (!path.startsWith('/')) {
     if (/^https?:\/\//i.test(path)) {
@@ -688,6 +702,8 @@ function requestPath(target: string): string {
         if (i >= 0 && i < end) end = i;
       }
       path = path[end] === '/' ? path.slice(end) : `/${path.slice(end)}`;
+    } else if (SCHEME.test(path)) {
+      return undefined;
     }
   }
   let end = path.length;
@@ -697,6 +713,9 @@ function requestPath(target: string): string {
   if (f >= 0 && f < end) end = f;
   return end === path.length ? path : path.slice(0, end);
 }
+
+/** A URI scheme and its ":" (RFC 3986 §3.1), as url.parse recognises one. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** Creates the resource server: validates the policy and prepares caches; protect() decides. */
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {

@@ -7,7 +7,8 @@
 // path is matched under each of those readings: as received and in normal form (the path of
 // core's htu normal form: what RFC 3986 does not allow in a path percent-encoded, `/a|b` is
 // `/a%7Cb`; encoded unreserved characters decoded, dot-segments removed: `/%61dmin`,
-// `/x/../admin`), each as is or compared case-insensitively, with runs of "/" as one, and with
+// `/x/../admin`), and with "\\" read as "/" (Express's url.parse) and that in normal form; each
+// as is or compared case-insensitively, with runs of "/" as one, and with
 // ";params" removed from every segment or everything from the first ";" cut. Each reading selects a route (first match wins,
 // else the defaults); when readings select different routes, the strictest of their rules applies.
 // The rule chosen is always one that some reading of the path selects: no reading is mixed with
@@ -149,7 +150,7 @@ export class RouteTable {
     // the common case: every other reading of the path is the same as its normal form
     if (this.#significant === 0 && PLAIN_PATH.test(rawPath)) return best;
     const seen = new Set<string>([`0 ${normal}`]);
-    for (const base of rawPath === normal ? [normal] : [normal, rawPath]) {
+    for (const base of readings(rawPath, normal)) {
       for (let kind = 0; kind <= (CASELESS | COLLAPSED); kind++) {
         let path = kind & COLLAPSED ? collapse(base) : base;
         if (kind & CASELESS) path = path.toLowerCase();
@@ -197,6 +198,25 @@ export class RouteTable {
     }
     return merged;
   }
+}
+
+/**
+ * The bases of the readings of a path, the normal form first: as received, and with every "\\"
+ * read as "/" (Express's url.parse does so for a target in absolute-form or with a "#"), each
+ * also in normal form.
+ */
+function readings(rawPath: string, normal: string): string[] {
+  const bases = [normal];
+  const add = (p: string) => {
+    if (!bases.includes(p)) bases.push(p);
+  };
+  add(rawPath);
+  if (rawPath.includes('\\')) {
+    const slashed = rawPath.replaceAll('\\', '/');
+    add(slashed);
+    add(normalPath(slashed));
+  }
+  return bases;
 }
 
 /** A path that every reading leaves as it is: lower case, no "%", ";", "\\", "//" or "/.". */

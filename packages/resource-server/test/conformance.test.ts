@@ -1297,6 +1297,44 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     });
   }
 
+  // Express (url.parse) takes a path out of any "scheme:" target and reads "\\" as "/" in a
+  // target in absolute-form or with a "#": the handler reached must be under its rule. Node's
+  // parser, Fastify and Hono's node-server refuse some of these targets themselves (400, no event).
+  it('refuses a request target naming a scheme other than http(s), which Express routes by its path', async () => {
+    const { server, events } = profiles.main;
+    for (const target of [
+      'x://h/admin',
+      'ftp://h/admin/users',
+      'x:/admin',
+      'http:/admin',
+      'https:\\\\h/admin',
+    ]) {
+      const before = events.length;
+      const res = await send(server.url, target, { headers: bearer(await token()) });
+      expect(res.status, target).toBe(400);
+      expect(res.body.ok, target).toBeUndefined();
+      if (events.length > before) {
+        expect(events.at(-1), target).toMatchObject({ code: 'authorization_malformed', outcome: 'deny' });
+        expect(res.body.error_description).toMatch(/request target/);
+      }
+    }
+  });
+
+  it('applies the /admin rule to targets in which Express reads "\\" as "/"', async () => {
+    const { server, events } = profiles.main;
+    for (const target of ['/admin\\#', '/admin\\users', 'http://api.example.test/admin\\', '/x\\..\\admin']) {
+      const before = events.length;
+      const res = await send(server.url, target, { headers: bearer(await token()) });
+      expect(res.body.ok, target).toBeUndefined();
+      if (events.length === before) {
+        expect(res.status, target).toBe(400); // refused before the app (Hono's node-server)
+        continue;
+      }
+      expect(res.status, target).toBe(403);
+      expect(events.at(-1), target).toMatchObject({ code: 'insufficient_scope', route: '/admin' });
+    }
+  });
+
   it('serves the RFC 9728 protected resource metadata from the policy', async () => {
     const res = await send(profiles.main.server.url, '/.well-known/oauth-protected-resource');
     expect(res.status).toBe(200);

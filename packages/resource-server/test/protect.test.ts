@@ -296,6 +296,33 @@ describe('protect()', () => {
     }
   });
 
+  it('refuses a target that names a scheme other than http(s) and reads "\\" as "/"', async () => {
+    const rs = createResourceServer({
+      policy: policy({ defaults: { mode: 'off' }, routes: [{ path: '/admin', mode: 'enforce' }] }),
+    });
+    const t = await token();
+    for (const target of [
+      'x://h/admin',
+      'ftp://h/admin/users',
+      'x:/admin',
+      'http:/admin',
+      'https:\\\\h/admin',
+    ]) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: false,
+        status: 400,
+        code: 'authorization_malformed',
+      });
+    }
+    for (const target of ['/admin\\#', '/admin\\users', 'http://h/admin\\', '\\admin', '/x\\..\\admin']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: false,
+        route: '/admin',
+      });
+    }
+    expect(await rs.protect(bearerFacts('/other', t))).toMatchObject({ allow: true });
+  });
+
   it('matches routes case-insensitively, with runs of "/" as one and ;params ignored', async () => {
     const rs = createResourceServer({
       policy: policy({
