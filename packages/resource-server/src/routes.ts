@@ -7,7 +7,8 @@
 // path is matched under each of those readings: as received and in normal form (the path of
 // core's htu normal form: what RFC 3986 does not allow in a path percent-encoded, `/a|b` is
 // `/a%7Cb`; encoded unreserved characters decoded, dot-segments removed: `/%61dmin`,
-// `/x/../admin`), and with "\\" read as "/" (Express's url.parse) and that in normal form; each
+// `/x/../admin`), with "\\" read as "/" (Express's url.parse) and that in normal form, and each of
+// those percent-decoded (Fastify decodes, then lower-cases: `/%E2%84%AAeys` is `/keys`); each
 // as is or compared case-insensitively, with runs of "/" as one, and with
 // ";params" removed from every segment or everything from the first ";" cut. Each reading selects a route (first match wins,
 // else the defaults); when readings select different routes, the strictest of their rules applies.
@@ -201,9 +202,9 @@ export class RouteTable {
 }
 
 /**
- * The bases of the readings of a path, the normal form first: as received, and with every "\\"
- * read as "/" (Express's url.parse does so for a target in absolute-form or with a "#"), each
- * also in normal form.
+ * The bases of the readings of a path, the normal form first: as received, with every "\\" read
+ * as "/" (Express's url.parse does so for a target in absolute-form or with a "#") and that in
+ * normal form, and each of those percent-decoded (Fastify).
  */
 function readings(rawPath: string, normal: string): string[] {
   const bases = [normal];
@@ -216,7 +217,25 @@ function readings(rawPath: string, normal: string): string[] {
     add(slashed);
     add(normalPath(slashed));
   }
+  if (rawPath.includes('%')) {
+    for (const base of bases.slice()) if (base.includes('%')) add(decoded(base));
+  }
   return bases;
+}
+
+/**
+ * The path percent-decoded, as Fastify decodes it before it lower-cases (`/%E2%84%AAeys`, with
+ * U+212A KELVIN SIGN, is `/\u212Aeys`, lower-cased `/keys`): each run of encoded octets that is
+ * UTF-8 decoded, a run that is not kept as is, and "/" kept encoded (`%2F` is not a separator).
+ */
+function decoded(path: string): string {
+  return path.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run).replaceAll('/', '%2F');
+    } catch {
+      return run;
+    }
+  });
 }
 
 /** A path that every reading leaves as it is: lower case, no "%", ";", "\\", "//" or "/.". */

@@ -323,6 +323,28 @@ describe('protect()', () => {
     expect(await rs.protect(bearerFacts('/other', t))).toMatchObject({ allow: true });
   });
 
+  it('matches routes on the percent-decoded path, lower-cased as JavaScript does (Fastify caseSensitive: false)', async () => {
+    const rs = createResourceServer({
+      policy: policy({ defaults: { mode: 'off' }, routes: [{ path: '/keys', mode: 'enforce' }] }),
+    });
+    const t = await token();
+    // U+212A KELVIN SIGN: Fastify decodes the path, then lower-cases it to "/keys"
+    for (const target of [
+      '/%E2%84%AAeys',
+      '/%E2%84%AAEYS/x',
+      '/%6B%65%79%73;v',
+      '//%4Beys',
+      '/%E2%84%AAeys/%ZZ',
+      '/%ZZ/../%E2%84%AAeys',
+    ]) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: false,
+        route: '/keys',
+      });
+    }
+    expect(await rs.protect(bearerFacts('/%E2%84%AAeyss', t))).toMatchObject({ allow: true });
+  });
+
   it('matches routes case-insensitively, with runs of "/" as one and ;params ignored', async () => {
     const rs = createResourceServer({
       policy: policy({
