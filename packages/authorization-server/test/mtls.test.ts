@@ -75,6 +75,18 @@ function config(over: Record<string, unknown> = {}) {
         grant_types: ['client_credentials'],
       },
       {
+        client_id: 'mtls-ca-subject',
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_subject_dn: 'CN=keybound test CA',
+        grant_types: ['client_credentials'],
+      },
+      {
+        client_id: 'mtls-server-subject',
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_subject_dn: 'CN=127.0.0.1',
+        grant_types: ['client_credentials'],
+      },
+      {
         client_id: 'self-signed',
         token_endpoint_auth_method: 'self_signed_tls_client_auth',
         jwks: { keys: [selfJwk] },
@@ -365,6 +377,41 @@ describe('tls_client_auth trusts only the configured CAs (RFC 8705 §2.1)', () =
     expect(withChain.status).toBe(200);
   });
 
+  it('refuses a certificate whose extended key usage is serverAuth only (the server certificate kind)', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const res = await mtlsPost(urls.mtls!.token, body('mtls-dn'), pki.serverAuthOnly);
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+    // the listener's own server certificate is refused alike (client matched by its subject)
+    const serverCert = await mtlsPost(urls.mtls!.token, body('mtls-server-subject'), pki.server);
+    expect(serverCert.status).toBe(401);
+  });
+
+  it('refuses the configured CA certificate itself presented as a client certificate', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const res = await mtlsPost(urls.mtls!.token, body('mtls-ca-subject'), pki.ca);
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+
+  it('enforces a pathlen:0 intermediate: its own client is accepted, one under a sub-CA it issued is not', async () => {
+    const { urls } = await start(anchoredByMtlsCa());
+    const within = await mtlsPost(urls.mtls!.token, body('mtls-dn'), {
+      key: pki.underPathLenZero.key,
+      cert: pki.underPathLenZero.cert + pki.pathLenZero.cert,
+    });
+    expect(within.status).toBe(200);
+    const beyond = await mtlsPost(urls.mtls!.token, body('mtls-dn'), {
+      key: pki.belowSubCa.key,
+      cert: pki.belowSubCa.cert + pki.subCa.cert + pki.pathLenZero.cert,
+    });
+    expect(beyond.status).toBe(401);
+    expect(beyond.json).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
+  });
+
   it('still accepts self_signed_tls_client_auth certificates, which chain to no CA', async () => {
     const { urls } = await start(anchoredByMtlsCa());
     const res = await mtlsPost(urls.mtls!.token, body('self-signed'), pki.selfSigned);
@@ -407,6 +454,24 @@ describe('client certificates forwarded by a TLS-terminating proxy', () => {
       'client-cert-chain': header(pki.intermediate.cert),
     });
     expect(withChain.status).toBe(200);
+  });
+
+  it('applies the same chain checks to forwarded certificates: EKU, CA leaf, path length', async () => {
+    const { urls } = await start(forwarded(['127.0.0.1/32', '::1']));
+    const dn = { grant_type: 'client_credentials', client_id: 'mtls-dn' };
+    expect((await post(urls.token, dn, { 'client-cert': header(pki.serverAuthOnly.cert) })).status).toBe(401);
+    const asCa = { grant_type: 'client_credentials', client_id: 'mtls-ca-subject' };
+    expect((await post(urls.token, asCa, { 'client-cert': header(pki.ca.cert) })).status).toBe(401);
+    const beyond = await post(urls.token, dn, {
+      'client-cert': header(pki.belowSubCa.cert),
+      'client-cert-chain': `${header(pki.subCa.cert)}, ${header(pki.pathLenZero.cert)}`,
+    });
+    expect(beyond.status).toBe(401);
+    const within = await post(urls.token, dn, {
+      'client-cert': header(pki.underPathLenZero.cert),
+      'client-cert-chain': header(pki.pathLenZero.cert),
+    });
+    expect(within.status).toBe(200);
   });
 
   it('refuses a certificate header from a peer that is not a trusted proxy', async () => {

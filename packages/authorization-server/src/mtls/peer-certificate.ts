@@ -62,7 +62,103 @@ function withinValidity(cert: X509Certificate, nowMs: number): boolean {
   return Date.parse(cert.validFrom) <= nowMs && nowMs <= Date.parse(cert.validTo);
 }
 
-/** Verifies leaf → (forwarded intermediates) → a configured CA: signatures, CA flags, dates. */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+
+/** Whether the extended key usage allows TLS client authentication (absent: any use). */
+function allowsClientAuth(cert: X509Certificate): boolean {
+  // Node names the extended key usage OIDs `keyUsage`; undefined when the extension is absent
+  const eku = cert.keyUsage as string[] | undefined;
+  return eku === undefined || eku.includes(CLIENT_AUTH) || eku.includes(ANY_EXTENDED_KEY_USAGE);
+}
+
+/** One DER TLV: its tag, where its content starts and ends; undefined when malformed. */
+function readTlv(
+  der: Buffer,
+  at: number,
+  end: number,
+): { tag: number; start: number; end: number } | undefined {
+  if (at + 2 > end) return undefined;
+  const tag = der[at]!;
+  if ((tag & 0x1f) === 0x1f) return undefined; // multi-byte tags: none in what is read here
+  let length = der[at + 1]!;
+  let start = at + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 4 || start + count > end) return undefined;
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + der[start + i]!;
+    start += count;
+  }
+  if (start + length > end) return undefined;
+  return { tag, start, end: start + length };
+}
+
+/** The DER of OID 2.5.29.19 (basicConstraints). */
+const BASIC_CONSTRAINTS_OID = Buffer.from([0x55, 0x1d, 0x13]);
+
+/**
+ * basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9) read from the certificate's DER: a number,
+ * undefined when there is none, null when the DER could not be read (then the certificate is refused).
+ */
+export function pathLenConstraint(cert: X509Certificate): number | undefined | null {
+  const der = cert.raw;
+  const certificate = readTlv(der, 0, der.length);
+  if (certificate?.tag !== 0x30) return null;
+  const tbs = readTlv(der, certificate.start, certificate.end);
+  if (tbs?.tag !== 0x30) return null;
+  // tbsCertificate: [0] version, serial, signature, issuer, validity, subject, spki, [1], [2], [3] extensions
+  let at = tbs.start;
+  let extensions: { start: number; end: number } | undefined;
+  while (at < tbs.end) {
+    const field = readTlv(der, at, tbs.end);
+    if (field === undefined) return null;
+    if (field.tag === 0xa3) {
+      const list = readTlv(der, field.start, field.end);
+      if (list?.tag !== 0x30) return null;
+      extensions = list;
+    }
+    at = field.end;
+  }
+  if (extensions === undefined) return undefined;
+  for (at = extensions.start; at < extensions.end; ) {
+    const extension = readTlv(der, at, extensions.end);
+    if (extension?.tag !== 0x30) return null;
+    at = extension.end;
+    const oid = readTlv(der, extension.start, extension.end);
+    if (oid?.tag !== 0x06) return null;
+    if (!der.subarray(oid.start, oid.end).equals(BASIC_CONSTRAINTS_OID)) continue;
+    let next = readTlv(der, oid.end, extension.end);
+    if (next?.tag === 0x01) next = readTlv(der, next.end, extension.end); // critical
+    if (next?.tag !== 0x04) return null;
+    const value = readTlv(der, next.start, next.end);
+    if (value?.tag !== 0x30) return null;
+    let member = value.start < value.end ? readTlv(der, value.start, value.end) : undefined;
+    if (member?.tag === 0x01)
+      member = member.end < value.end ? readTlv(der, member.end, value.end) : undefined;
+    if (member === undefined) return undefined;
+    if (member.tag !== 0x02) return null;
+    const length = member.end - member.start;
+    // a non-negative INTEGER that fits easily (paths are never long)
+    if (length < 1 || length > 4 || (der[member.start]! & 0x80) !== 0) return null;
+    let n = 0;
+    for (let i = member.start; i < member.end; i++) n = n * 256 + der[i]!;
+    return n;
+  }
+  return undefined;
+}
+
+/** Whether a CA with `below` non-self-issued intermediate CAs under it (above the leaf) respects its pathLen. */
+function pathLenAllows(ca: X509Certificate, below: number): boolean {
+  const limit = pathLenConstraint(ca);
+  return limit !== null && (limit === undefined || below <= limit);
+}
+
+/**
+ * Verifies leaf → (forwarded intermediates) → a configured CA: signatures, CA flags, dates,
+ * basicConstraints path lengths, and that the leaf is a client certificate (not a CA; its extended
+ * key usage, when present, allows clientAuth).
+ */
 export function chainIsTrusted(
   leaf: X509Certificate,
   intermediates: X509Certificate[],
@@ -70,20 +166,32 @@ export function chainIsTrusted(
   nowMs: number,
 ): boolean {
   if (cas.length === 0 || !withinValidity(leaf, nowMs)) return false;
+  if (leaf.ca || !allowsClientAuth(leaf)) return false;
   let current = leaf;
+  // intermediate CAs walked so far that count towards pathLenConstraint (not self-issued ones)
+  let below = 0;
   for (let depth = 0; depth <= intermediates.length; depth++) {
     for (const ca of cas) {
-      if (current.checkIssued(ca) && current.verify(ca.publicKey) && withinValidity(ca, nowMs)) return true;
+      if (
+        current.checkIssued(ca) &&
+        current.verify(ca.publicKey) &&
+        withinValidity(ca, nowMs) &&
+        pathLenAllows(ca, below)
+      )
+        return true;
     }
     const next = intermediates.find(
       (c) =>
         c !== current &&
         c.ca &&
+        allowsClientAuth(c) &&
         current.checkIssued(c) &&
         current.verify(c.publicKey) &&
-        withinValidity(c, nowMs),
+        withinValidity(c, nowMs) &&
+        pathLenAllows(c, below),
     );
     if (next === undefined) return false;
+    if (next.subject !== next.issuer) below++;
     current = next;
   }
   return false;
