@@ -143,6 +143,11 @@ export interface Policy {
 export interface EffectiveRule {
   mode: Mode;
   require: Requirement;
+  /**
+   * Set where readings of a path select a route requiring DPoP and one requiring mTLS: then
+   * `require` is `dpop` and a certificate-bound token is required as well.
+   */
+  requireBoth?: true;
   nonce: boolean;
   algs: JwsAlgorithm[];
   scopes: string[];

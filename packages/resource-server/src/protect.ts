@@ -403,6 +403,8 @@ function singleProof(values: readonly string[] | undefined): string {
 }
 
 function requirement(ctx: Context, dpop: boolean, mtls: boolean): void {
+  // readings of the path selected a DPoP route and an mTLS route: both bindings are required
+  if (ctx.rule.requireBoth === true && dpop && !mtls) throw new KeyboundError('mtls_required');
   switch (ctx.rule.require) {
     case 'dpop':
       if (!dpop) throw new KeyboundError('dpop_required');

@@ -11,10 +11,10 @@
 // those percent-decoded (Fastify decodes, then lower-cases: `/%E2%84%AAeys` is `/keys`); each
 // as is or compared case-insensitively, with runs of "/" as one, and with
 // ";params" removed from every segment or everything from the first ";" cut. Each reading selects a route (first match wins,
-// else the defaults); when readings select different routes, the strictest of their rules applies.
-// The rule chosen is always one that some reading of the path selects: no reading is mixed with
+// else the defaults); when readings select different routes, their rules are combined field by
+// field (combineRules), so that no field of any selected rule is relaxed: no reading is mixed with
 // another, and a relaxed route never relaxes a spelling that another reading sends elsewhere.
-import { type JwsAlgorithm, normalizeHtu } from '@keybound/core';
+import { type JwsAlgorithm, LruCache, normalizeHtu } from '@keybound/core';
 import {
   DEFAULT_RULE,
   type EffectiveRule,
@@ -87,13 +87,15 @@ function methodSet(methods: readonly string[]): ReadonlySet<string> {
 }
 
 export function mergeRule(base: EffectiveRule, over: Rule & { scopes?: string[] }): EffectiveRule {
-  return {
+  const rule: EffectiveRule = {
     mode: over.mode ?? base.mode,
     require: over.require ?? base.require,
     nonce: over.nonce ?? base.nonce,
     algs: (over.algs as JwsAlgorithm[] | undefined) ?? base.algs,
     scopes: over.scopes ?? base.scopes,
   };
+  if (over.require === undefined && base.requireBoth === true) rule.requireBoth = true;
+  return rule;
 }
 
 export class RouteTable {
@@ -104,6 +106,10 @@ export class RouteTable {
   readonly #merged = new WeakMap<CompiledRoute, Map<Rule, EffectiveRule>>();
   /** CASELESS | COLLAPSED when some route path has upper case or repeated "/". */
   #significant = 0;
+  /** Each route's position (the defaults: -1), to name a combination of routes. */
+  readonly #index = new Map<CompiledRoute, number>();
+  /** Routes that stand for a combination of routes, by the positions of the routes combined. */
+  readonly #combinations = new LruCache<string, CompiledRoute>(256);
 
   constructor(policy: Policy) {
     const base = mergeRule(DEFAULT_RULE, policy.defaults ?? {});
@@ -121,6 +127,8 @@ export class RouteTable {
         r.path !== undefined ? compileTests(r.path, compilePrefix) : compileTests(r.pattern!, compilePattern),
       rule: mergeRule(base, r),
     }));
+    this.#index.set(this.defaults, -1);
+    for (const [i, r] of this.#routes.entries()) this.#index.set(r, i);
     // which kinds of reading test a route differently from the reading as written
     for (const r of this.#routes) {
       if (r.tests[CASELESS] !== r.tests[0]) this.#significant |= CASELESS;
@@ -141,15 +149,16 @@ export class RouteTable {
   }
 
   /**
-   * The route for a request (path without query, as received): the strictest of the routes that
-   * the readings of the path select (see the top of this file); the normal form's on a tie.
+   * The route for a request (path without query, as received): the route the readings of the
+   * path select, or when they select several, their combination (see the top of this file).
    */
   match(method: string, rawPath: string): CompiledRoute {
     if (this.#routes.length === 0) return this.defaults;
     const normal = normalPath(rawPath);
-    let best = this.#first(method, normal, 0);
+    const best = this.#first(method, normal, 0);
     // the common case: every other reading of the path is the same as its normal form
     if (this.#significant === 0 && PLAIN_PATH.test(rawPath)) return best;
+    const selected = [best];
     const seen = new Set<string>([`0 ${normal}`]);
     for (const base of readings(rawPath, normal)) {
       for (let kind = 0; kind <= (CASELESS | COLLAPSED); kind++) {
@@ -164,11 +173,30 @@ export class RouteTable {
           if (seen.has(key)) continue;
           seen.add(key);
           const route = this.#first(method, p, tests);
-          if (route !== best && stricter(route.rule, best.rule)) best = route;
+          if (!selected.includes(route)) selected.push(route);
         }
       }
     }
-    return best;
+    return selected.length === 1 ? best : this.#combined(selected);
+  }
+
+  /**
+   * The routes that readings select, as one: a route whose rule is the combination of them all
+   * (see combineRules) when there is one, the first such, else a route named after them all.
+   */
+  #combined(selected: CompiledRoute[]): CompiledRoute {
+    const key = selected.map((r) => this.#index.get(r)).join(' ');
+    let route = this.#combinations.get(key);
+    if (route !== undefined) return route;
+    const rule = combineRules(selected.map((r) => r.rule));
+    route = selected.find((r) => sameRule(r.rule, rule)) ?? {
+      name: selected.map((r) => r.name).join(' + '),
+      methods: undefined,
+      tests: selected[0]!.tests,
+      rule,
+    };
+    this.#combinations.set(key, route);
+    return route;
   }
 
   /** The first route whose methods and path match under one reading, else the defaults. */
@@ -245,20 +273,48 @@ const MODE_RANK: Record<Mode, number> = { off: 0, report: 1, enforce: 2 };
 const REQUIRE_RANK: Record<Requirement, number> = { none: 0, either: 1, dpop: 2, mtls: 2 };
 
 /**
- * Whether rule a is stricter than rule b, compared by mode, then require, nonce, the number of
- * scopes, and the fewer algorithms; a rule at least as strict as b in every field is never less
- * strict than b here.
+ * The rules that readings of one path select, as one rule that is at least as strict as each of
+ * them in every field: the highest mode, the strictest requirement (`dpop` and `mtls` together:
+ * both, `requireBoth`), a nonce if any asks for one, the union of the scopes and the intersection
+ * of the algorithms (empty when they share none: every DPoP proof is then refused, alg_not_allowed).
  */
-function stricter(a: EffectiveRule, b: EffectiveRule): boolean {
-  const order = [
-    MODE_RANK[a.mode] - MODE_RANK[b.mode],
-    REQUIRE_RANK[a.require] - REQUIRE_RANK[b.require],
-    Number(a.nonce) - Number(b.nonce),
-    a.scopes.length - b.scopes.length,
-    b.algs.length - a.algs.length,
-  ];
-  for (const d of order) if (d !== 0) return d > 0;
-  return false;
+export function combineRules(rules: readonly EffectiveRule[]): EffectiveRule {
+  const [first, ...rest] = rules;
+  let mode = first!.mode;
+  let require = first!.require;
+  let both = first!.requireBoth === true;
+  let nonce = first!.nonce;
+  let algs = first!.algs;
+  const scopes = [...first!.scopes];
+  for (const r of rest) {
+    if (MODE_RANK[r.mode] > MODE_RANK[mode]) mode = r.mode;
+    if (
+      r.requireBoth === true ||
+      (REQUIRE_RANK[r.require] === 2 && REQUIRE_RANK[require] === 2 && r.require !== require)
+    )
+      both = true;
+    if (REQUIRE_RANK[r.require] > REQUIRE_RANK[require]) require = r.require;
+    nonce ||= r.nonce;
+    algs = algs.filter((a) => r.algs.includes(a));
+    for (const s of r.scopes) if (!scopes.includes(s)) scopes.push(s);
+  }
+  const rule: EffectiveRule = { mode, require: both ? 'dpop' : require, nonce, algs, scopes };
+  if (both) rule.requireBoth = true;
+  return rule;
+}
+
+/** Whether two rules ask for the same in every field. */
+function sameRule(a: EffectiveRule, b: EffectiveRule): boolean {
+  return (
+    a.mode === b.mode &&
+    a.require === b.require &&
+    (a.requireBoth === true) === (b.requireBoth === true) &&
+    a.nonce === b.nonce &&
+    a.algs.length === b.algs.length &&
+    a.algs.every((x) => b.algs.includes(x)) &&
+    a.scopes.length === b.scopes.length &&
+    a.scopes.every((x) => b.scopes.includes(x))
+  );
 }
 
 /** A path core's normal form leaves as it is: RFC 3986 path characters only, no "%" (and no "/."). */

@@ -408,6 +408,62 @@ describe('protect()', () => {
     }
   });
 
+  it('combines the rules that readings of a path select: no scope of either is dropped', async () => {
+    // Hono resolves dot-segments: /status/../admin reaches the /admin handler, Express /status/...
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'enforce', require: 'dpop' },
+        routes: [
+          { path: '/status', mode: 'enforce', require: 'none' },
+          { path: '/admin', mode: 'report', scopes: ['admin'] },
+        ],
+      }),
+    });
+    const plain = await token({ scope: 'read' });
+    for (const target of ['/status/../admin', '/status/%2e%2e/admin']) {
+      expect(await rs.protect(bearerFacts(target, plain)), target).toMatchObject({
+        allow: false,
+        status: 403,
+        code: 'insufficient_scope',
+        mode: 'enforce',
+        route: '/admin + /status',
+      });
+    }
+    // the highest mode (enforce, from /status) and the strictest requirement (dpop, from /admin)
+    expect(await rs.protect(bearerFacts('/status/../admin', await token({ scope: 'admin' })))).toMatchObject({
+      allow: false,
+      code: 'dpop_required',
+    });
+    expect(await rs.protect(bearerFacts('/status', plain))).toMatchObject({ allow: true, route: '/status' });
+  });
+
+  it('combines the requirements dpop and mtls into both, and the algs into their intersection', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'enforce', require: 'none' },
+        routes: [
+          { path: '/d', require: 'dpop', algs: ['ES256', 'PS256'], nonce: false },
+          { path: '/m', require: 'mtls', algs: ['ES256'] },
+          { path: '/p', require: 'dpop', algs: ['PS256'] },
+        ],
+      }),
+    });
+    const t = await token({ cnf: { jkt: key.jkt } });
+    // a DPoP-bound token with its proof is not enough where a reading selects the mTLS route
+    expect(await rs.protect(await dpopFacts('/m/../d', t))).toMatchObject({
+      allow: false,
+      code: 'mtls_required',
+      route: '/d + /m',
+    });
+    expect(await rs.protect(await dpopFacts('/d', t))).toMatchObject({ allow: true, route: '/d' });
+    // no algorithm both routes accept: every proof is refused
+    expect(await rs.protect(await dpopFacts('/m/../p', t))).toMatchObject({
+      allow: false,
+      code: 'alg_not_allowed',
+      route: '/p + /m',
+    });
+  });
+
   it('selects the same route for a character RFC 3986 does not allow in a path, raw or percent-encoded', async () => {
     const rs = createResourceServer({
       policy: policy({
