@@ -1,7 +1,12 @@
 // The enforcement policy: plain data (JSON/YAML-loadable), validated by parsePolicy with errors
 // that name the bad field (`routes[2].mode: expected off|report|enforce, received "enforced"`).
 // parsePolicy returns the same shape with every default filled in.
-import { DEFAULT_DPOP_ALGORITHMS, isSupportedAlgorithm, type JwsAlgorithm } from '@keybound/core';
+import {
+  DEFAULT_DPOP_ALGORITHMS,
+  isSupportedAlgorithm,
+  type JwsAlgorithm,
+  normalizeHtu,
+} from '@keybound/core';
 import { parseCidr } from './lib/cidr.js';
 
 export type Mode = 'off' | 'report' | 'enforce';
@@ -305,8 +310,27 @@ const SEGMENT_PATH = /^\/[A-Za-z0-9\-._~!$&'()+,;=:@%/]*$/;
 
 function prefixPath(s: string): string | undefined {
   if (!SEGMENT_PATH.test(s)) return `expected a path starting with "/", received ${show(s)}`;
-  if (s.split('/').some((seg) => seg === '.' || seg === '..')) return 'a path must not contain dot-segments';
+  if (BAD_ESCAPE.test(s)) return `a "%" must begin a percent-encoding (%XX), received ${show(s)}`;
+  if (dotSegments(s)) return 'a path must not contain dot-segments';
   return undefined;
+}
+
+/** A "%" that does not begin a percent-encoding: the path has no normal form. */
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/** Whether a segment is "." or "..", also spelled with %2E (which the normal form would remove). */
+const dotSegments = (s: string): boolean =>
+  s
+    .replace(/%2e/gi, '.')
+    .split('/')
+    .some((seg) => seg === '.' || seg === '..');
+
+/**
+ * A route path or pattern in the normal form requests are matched in (the path of core's
+ * normalizeHtu: percent-encoding normalised, `/%61dmin` is `/admin`), so that it can match.
+ */
+function normalRoutePath(s: string): string {
+  return normalizeHtu(`http://h${s}`).slice('http://h'.length);
 }
 
 function patternPath(s: string): string | undefined {
@@ -323,6 +347,8 @@ function patternPath(s: string): string | undefined {
       return `bad parameter segment ${show(seg)}`;
     if (seg === '.' || seg === '..') return 'a pattern must not contain dot-segments';
   }
+  if (BAD_ESCAPE.test(s)) return `a "%" must begin a percent-encoding (%XX), received ${show(s)}`;
+  if (dotSegments(s)) return 'a pattern must not contain dot-segments';
   return undefined;
 }
 
@@ -464,11 +490,11 @@ export function parsePolicy(value: unknown): Policy {
           }
           if (o.path !== undefined) {
             const v = c.string(`${p}.path`, o.path, prefixPath);
-            if (v !== undefined) r.path = v;
+            if (v !== undefined) r.path = normalRoutePath(v);
           }
           if (o.pattern !== undefined) {
             const v = c.string(`${p}.pattern`, o.pattern, patternPath);
-            if (v !== undefined) r.pattern = v;
+            if (v !== undefined) r.pattern = normalRoutePath(v);
           }
           if (o.name !== undefined) r.name = c.string(`${p}.name`, o.name);
           if (o.methods !== undefined) {

@@ -43,11 +43,15 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * A pattern's test: `:name` is one segment, a final `*` the rest, also nothing (`/files/*` matches
+ * `/files`, as Hono routes it); a trailing "/" is not significant, as in a `path`.
+ */
 function compilePattern(pattern: string): (path: string) => boolean {
-  const segments = pattern.split('/').slice(1);
+  const segments = (pattern.length > 1 ? pattern.replace(/\/+$/, '') : pattern).split('/').slice(1);
   let source = '^';
   for (const seg of segments) {
-    if (seg === '*') source += '/.*';
+    if (seg === '*') source += '(?:/.*)?';
     else if (seg.startsWith(':')) source += '/[^/]+';
     else source += `/${escapeRegExp(seg)}`;
   }

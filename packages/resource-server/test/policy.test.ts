@@ -248,6 +248,21 @@ routes:
     expect(issuesOf(value)).toContain(message);
   });
 
+  it('puts route paths and patterns in normal form, or refuses them when they have none', () => {
+    const p = parsePolicy({
+      ...minimal,
+      routes: [{ path: '/%61dmin' }, { pattern: '/%6Frders/:id/%7c/*' }, { path: '/a%7cb/' }],
+    });
+    expect(p.routes?.map((r) => r.path ?? r.pattern)).toEqual(['/admin', '/orders/:id/%7C/*', '/a%7Cb/']);
+    expect(
+      issuesOf({ ...minimal, routes: [{ path: '/a%zz' }, { pattern: '/%2e%2E/x' }, { path: '/x/%2e' }] }),
+    ).toEqual([
+      'routes[0].path: a "%" must begin a percent-encoding (%XX), received "/a%zz"',
+      'routes[1].pattern: a pattern must not contain dot-segments',
+      'routes[2].path: a path must not contain dot-segments',
+    ]);
+  });
+
   it('throws only PolicyError, whatever JSON it is given', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

@@ -515,6 +515,37 @@ describe('protect()', () => {
     }
   });
 
+  it('matches a final "/*" on the bare prefix, a pattern with a trailing "/" like a path, and encoded route paths', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off', require: 'dpop' },
+        routes: [
+          { pattern: '/files/*', mode: 'enforce' },
+          { pattern: '/admin/', mode: 'enforce' },
+          { path: '/%6Beys', mode: 'enforce' },
+        ],
+      }),
+    });
+    const t = await token();
+    for (const [target, route] of [
+      ['/files', '/files/*'], // Hono's app.get('/files/*') answers /files
+      ['/files/', '/files/*'],
+      ['/files/a/b', '/files/*'],
+      ['/admin', '/admin/'],
+      ['/admin/', '/admin/'],
+      ['/keys', '/keys'],
+      ['/%6beys/x', '/keys'],
+    ]) {
+      expect(await rs.protect(bearerFacts(target!, t)), target).toMatchObject({ allow: false, route });
+    }
+    for (const target of ['/filesx', '/admin/x', '/keysx']) {
+      expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
+        allow: true,
+        route: 'default',
+      });
+    }
+  });
+
   it('names a route by its name, path or pattern in decisions', async () => {
     const rs = createResourceServer({
       policy: policy({
