@@ -13,9 +13,9 @@
 // scope, an issuer or introspection outage, a DPoP-bound token under the Bearer scheme) are
 // refused in every mode: report never lets in a request that off would refuse.
 // Possession of a bound token's key is required in every mode: in off and report, a token with
-// cnf.jkt needs one well-formed proof signed by that key with the token's ath, and a token with
-// cnf["x5t#S256"] that client certificate (the possession check after the steps); only the other
-// proof checks (htm, htu, iat, jti, nonce, replay) and the rule's requirement are tolerated.
+// cnf.jkt needs one well-formed, fresh, unused proof signed by that key with the token's ath, and a
+// token with cnf["x5t#S256"] that client certificate (the possession check after the steps); only
+// the other proof checks (htm, htu, nonce) and the rule's requirement are tolerated.
 import {
   accessTokenHash,
   type CryptoProvider,
@@ -117,10 +117,12 @@ const EXPOSE = 'DPoP-Nonce, WWW-Authenticate';
 const SENDER_CONSTRAINT_STEPS = new Set(['proof', 'binding']);
 /**
  * The steps of core's verifyProof that off mode skips and report mode tolerates for a DPoP-bound
- * token; the others (one well-formed proof, typ, alg, jwk, signature, ath) show possession of the
- * key and run in every mode. A step core adds later runs in every mode until it is named here.
+ * token: the request it names (htm, htu) and the server nonce, which deployments get wrong while
+ * they roll out. The others (one well-formed proof, typ, alg, jwk, signature, iat, jti, ath,
+ * replay) show current possession of the key (an old or replayed proof, captured with its token,
+ * does not) and run in every mode. A step core adds later runs in every mode until named here.
  */
-const TOLERATED_PROOF_STEPS: ReadonlySet<string> = new Set(['claims', 'iat', 'jti', 'nonce', 'replay']);
+const TOLERATED_PROOF_STEPS: ReadonlySet<string> = new Set(['claims', 'nonce']);
 const POSSESSION_PROOF_STEPS = PROOF_STEPS.filter(([name]) => !TOLERATED_PROOF_STEPS.has(name));
 type ProofStepContext = Parameters<(typeof PROOF_STEPS)[number][1]>[0];
 
@@ -352,10 +354,10 @@ function boundCertificate(rs: ResourceServer, ctx: Context, expected: string): P
 /**
  * Possession of a bound token's key, in off and report modes (enforce has checked it in steps 4-5):
  * a token with cnf.jkt needs one well-formed proof whose typ, alg, jwk and signature are valid,
- * whose key is cnf.jkt and whose ath is this token's; a token with cnf["x5t#S256"] needs that
- * client certificate. htm, htu, iat, jti, nonce and replay are not checked here: report mode has
- * run them in step 4 and records their failures, off mode does not check them. Throws the code
- * enforce gives for the same failure.
+ * whose key is cnf.jkt, whose ath is this token's, whose iat is in the window and whose jti is new
+ * (the replay store); a token with cnf["x5t#S256"] needs that client certificate. htm, htu and the
+ * nonce are not checked here: report mode has run them in step 4 and records their failures, off
+ * mode does not check them. Throws the code enforce gives for the same failure.
  */
 async function possession(rs: ResourceServer, ctx: Context): Promise<void> {
   const token = ctx.verified!;
@@ -377,6 +379,9 @@ async function proofKey(rs: ResourceServer, ctx: Context): Promise<string> {
       accessTokenHash: ctx.ath,
       now: ctx.now,
       algorithms: ctx.rule.algs,
+      maxAgeSeconds: rs.maxAgeSeconds,
+      clockSkewSeconds: rs.clockSkewSeconds,
+      replayStore: rs.replayStore,
     },
     crypto: rs.crypto ?? getDefaultCrypto(),
     keyCache: rs.keyCache ?? defaultKeyCache,

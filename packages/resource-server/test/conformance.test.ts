@@ -490,6 +490,27 @@ const scenarios: Scenario[] = [
         const h = await dpopHeaders(`/${mode}/x`, { token: await dpopToken() });
         return { path: `/${mode}/x`, headers: { ...h, authorization: `DPoP ${t}` } };
       }),
+      // possession now, not once: a proof captured with its token is not the key
+      refused('a DPoP-bound token with a proof older than the window', 'iat_too_old', async () => ({
+        path: `/${mode}/x`,
+        headers: await craftedHeaders(`/${mode}/x`, await dpopToken(), { iat: now() - 300 }),
+      })),
+      refused('a DPoP-bound token with a proof presented a second time', 'replay', async ({ profile }) => {
+        const h = await dpopHeaders(`/${mode}/x`);
+        const first = await send(profile.server.url, `/${mode}/x`, { headers: h });
+        expect(first.status).toBe(200);
+        return { path: `/${mode}/x`, headers: h };
+      }),
+      refused(
+        'a DPoP-bound token with a replayed proof that names another URL',
+        'replay',
+        async ({ profile }) => {
+          const h = await dpopHeaders(`/${mode}/other`);
+          const first = await send(profile.server.url, `/${mode}/x`, { headers: h });
+          expect(first.status).toBe(200);
+          return { path: `/${mode}/x`, headers: h };
+        },
+      ),
       refused(
         "a DPoP-bound token with another client's proof that also names another URL",
         'jkt_mismatch',

@@ -168,7 +168,6 @@ describe('protect()', () => {
     for (const [options, code] of [
       [{ htm: 'POST', nonce }, 'htm_mismatch'],
       [{ htu: `${ORIGIN}/y`, nonce }, 'htu_mismatch'],
-      [{ iat: Math.floor(Date.now() / 1000) - 600, nonce }, 'iat_too_old'],
       [{}, 'nonce_required'],
       [{ nonce: 'forged.nonce' }, 'nonce_invalid'],
     ] as const) {
@@ -184,18 +183,27 @@ describe('protect()', () => {
       code: 'jkt_mismatch',
       status: 401,
     });
+    // an old proof, or one used before, does not show that the presenter holds the key now
+    expect(await rs.protect(await facts({ iat: Math.floor(Date.now() / 1000) - 600, nonce }))).toMatchObject({
+      allow: false,
+      code: 'iat_too_old',
+    });
+    const used = await facts({ htu: `${ORIGIN}/y`, nonce });
+    expect(await rs.protect(used)).toMatchObject({ allow: true, wouldDeny: { code: 'htu_mismatch' } });
+    expect(await rs.protect(used)).toMatchObject({ allow: false, code: 'replay' });
     const once = (await facts({ nonce })).headers as string[];
     expect(
       await rs.protect({ method: 'GET', target: '/x', headers: [...once, ...once.slice(-2)] }),
     ).toMatchObject({ allow: false, code: 'proof_multiple' });
   });
 
-  it("in off mode requires possession of a bound token's key and nothing else of the proof", async () => {
+  it("in off mode requires current possession of a bound token's key and nothing else of the proof", async () => {
     const rs = createResourceServer({ policy: policy({ defaults: { mode: 'off', require: 'dpop' } }) });
     const t = await token({ cnf: { jkt: key.jkt } });
+    const elsewhere = await createProof(key, { htm: 'POST', htu: `${ORIGIN}/elsewhere`, accessToken: t });
     const stale = await createProof(key, {
-      htm: 'POST',
-      htu: `${ORIGIN}/elsewhere`,
+      htm: 'GET',
+      htu: `${ORIGIN}/x`,
       accessToken: t,
       iat: Math.floor(Date.now() / 1000) - 3600,
     });
@@ -204,13 +212,15 @@ describe('protect()', () => {
       target: '/x',
       headers: ['Host', 'api.example.com', 'Authorization', `DPoP ${t}`, ...dpop],
     });
-    expect(await rs.protect(facts(['DPoP', stale]))).toMatchObject({
+    expect(await rs.protect(facts(['DPoP', elsewhere]))).toMatchObject({
       allow: true,
       mode: 'off',
       binding: 'bearer',
     });
+    expect(await rs.protect(facts(['DPoP', elsewhere]))).toMatchObject({ allow: false, code: 'replay' });
+    expect(await rs.protect(facts(['DPoP', stale]))).toMatchObject({ allow: false, code: 'iat_too_old' });
     expect(await rs.protect(facts([]))).toMatchObject({ allow: false, code: 'proof_missing' });
-    const [h, p] = stale.split('.');
+    const [h, p] = elsewhere.split('.');
     expect(await rs.protect(facts(['DPoP', `${h}.${p}.${'A'.repeat(86)}`]))).toMatchObject({
       allow: false,
       code: 'bad_signature',
