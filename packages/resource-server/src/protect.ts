@@ -147,6 +147,8 @@ class Context {
   proof: VerifiedProof | undefined = undefined;
   binding: Binding = 'bearer';
   x5t: string | undefined = undefined;
+  /** The proof key's thumbprint, when the possession check (off, report) verified it. */
+  possessedJkt: string | undefined = undefined;
 
   constructor(facts: RequestFacts, now: number) {
     this.facts = facts;
@@ -364,9 +366,11 @@ async function possession(rs: ResourceServer, ctx: Context): Promise<void> {
   if (token.jkt !== undefined) {
     // under the Bearer scheme the token step has refused it; with a proof that passed step 4, its
     // key is known, else the proof is checked for possession alone
-    jktMatches(token, ctx.proof?.jkt ?? (await proofKey(rs, ctx)));
+    const jkt = ctx.proof?.jkt ?? (await proofKey(rs, ctx));
+    jktMatches(token, jkt);
+    ctx.possessedJkt = jkt;
   }
-  if (token.x5t !== undefined && ctx.x5t === undefined) await boundCertificate(rs, ctx, token.x5t);
+  if (token.x5t !== undefined && ctx.x5t === undefined) ctx.x5t = await boundCertificate(rs, ctx, token.x5t);
 }
 
 /** The thumbprint of the proof key, after the possession steps of core's verifyProof. */
@@ -590,7 +594,15 @@ export class ResourceServer {
         description: errorDescription(failure.code, failure.message),
       };
     }
-    const verifiedBinding = failure === undefined ? ctx.binding : 'bearer';
+    // what was verified of the binding: in off and report modes, the possession check's result
+    const verifiedBinding: Binding =
+      failure === undefined && ctx.binding !== 'bearer'
+        ? ctx.binding
+        : ctx.possessedJkt !== undefined
+          ? 'dpop'
+          : ctx.verified?.x5t !== undefined && ctx.x5t !== undefined
+            ? 'mtls'
+            : 'bearer';
     const decision: Mutable<AllowDecision> = {
       allow: true,
       claims: token.claims,
@@ -602,8 +614,9 @@ export class ResourceServer {
       mode: ctx.rule.mode,
       responseHeaders: headers,
     };
-    if (verifiedBinding === 'dpop') decision.jkt = ctx.proof!.jkt;
-    if (ctx.x5t !== undefined && failure === undefined) decision.x5t = ctx.x5t;
+    if (verifiedBinding === 'dpop') decision.jkt = ctx.possessedJkt ?? ctx.proof!.jkt;
+    if (ctx.x5t !== undefined && (failure === undefined || ctx.verified?.x5t !== undefined))
+      decision.x5t = ctx.x5t;
     if (wouldDeny !== undefined) decision.wouldDeny = wouldDeny;
     return decision;
   }

@@ -547,8 +547,9 @@ const scenarios: Scenario[] = [
           headers: { ...bearer(await x5tToken()), 'client-cert': clientCert(pki.alice.der) },
         }),
         check: (res, event) => {
-          expect(res.body).toMatchObject({ ok: true, mode });
-          expect(event.mode).toBe(mode);
+          // the certificate was verified: the decision and its event say so
+          expect(res.body).toMatchObject({ ok: true, mode, binding: 'mtls', x5t: pki.alice.x5t });
+          expect(event).toMatchObject({ mode, binding: 'mtls', x5t: pki.alice.x5t });
         },
       },
       {
@@ -567,8 +568,20 @@ const scenarios: Scenario[] = [
     outcome: 'report',
     request: async () => ({ path: '/report/x', headers: await dpopHeaders('/report/other') }),
     check: (res, event) => {
-      expect(res.body).toMatchObject({ ok: true, mode: 'report', wouldDeny: 'htu_mismatch' });
-      expect(event).toMatchObject({ mode: 'report', outcome: 'report', code: 'htu_mismatch', status: 200 });
+      expect(res.body).toMatchObject({
+        ok: true,
+        mode: 'report',
+        wouldDeny: 'htu_mismatch',
+        binding: 'dpop',
+      });
+      expect(event).toMatchObject({
+        mode: 'report',
+        outcome: 'report',
+        code: 'htu_mismatch',
+        status: 200,
+        binding: 'dpop',
+        jkt: alice.jkt,
+      });
     },
   },
   {

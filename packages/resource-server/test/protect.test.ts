@@ -131,7 +131,9 @@ describe('protect()', () => {
     const d = await rs.protect(await dpopFacts('/x', await token({ cnf: { jkt: key.jkt } })));
     expect(d).toMatchObject({
       allow: true,
-      binding: 'bearer',
+      // possession of the key was verified; the nonce is what enforce would want besides
+      binding: 'dpop',
+      jkt: key.jkt,
       wouldDeny: {
         code: 'nonce_required',
         status: 401,
@@ -173,7 +175,8 @@ describe('protect()', () => {
     ] as const) {
       expect(await rs.protect(await facts(options)), code).toMatchObject({
         allow: true,
-        binding: 'bearer',
+        binding: 'dpop',
+        jkt: key.jkt,
         wouldDeny: { code },
       });
     }
@@ -215,7 +218,8 @@ describe('protect()', () => {
     expect(await rs.protect(facts(['DPoP', elsewhere]))).toMatchObject({
       allow: true,
       mode: 'off',
-      binding: 'bearer',
+      binding: 'dpop',
+      jkt: key.jkt,
     });
     expect(await rs.protect(facts(['DPoP', elsewhere]))).toMatchObject({ allow: false, code: 'replay' });
     expect(await rs.protect(facts(['DPoP', stale]))).toMatchObject({ allow: false, code: 'iat_too_old' });
