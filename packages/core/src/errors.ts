@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   // Access tokens and binding (RFC 6750, RFC 9449 §7, RFC 8705 §3)
   token_missing: { error: 'invalid_token', status: 401, meaning: 'no access token was presented' },
   authorization_malformed: request('the Authorization header is not "<scheme> <token68>"'),
+  target_invalid: request('the request target is neither a path nor an http(s) absolute-form URI'),
   authorization_multiple: request('more than one Authorization header'),
   multiple_token_methods: request('the token was presented in more than one way (RFC 6750 §2)'),
   scheme_unsupported: token('the Authorization scheme is neither Bearer nor DPoP'),

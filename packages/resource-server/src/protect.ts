@@ -169,9 +169,8 @@ const parse: Step = (rs, ctx) => {
   const h = ctx.headers;
   ctx.peerTrusted = rs.trusted.contains(facts.peerAddress);
   if (ctx.targetRefused) {
-    // no code names the request target; authorization_malformed is the parse step's invalid_request
     throw new KeyboundError(
-      'authorization_malformed',
+      'target_invalid',
       'the request target is neither a path nor an http or https absolute-form URI',
     );
   }

@@ -6,6 +6,7 @@ export const REASON_CODES = {
   parse: [
     'authorization_multiple',
     'authorization_malformed',
+    'target_invalid',
     'scheme_unsupported',
     'multiple_token_methods',
   ],

@@ -1348,7 +1348,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
       expect(res.status, target).toBe(400);
       expect(res.body.ok, target).toBeUndefined();
       if (events.length > before) {
-        expect(events.at(-1), target).toMatchObject({ code: 'authorization_malformed', outcome: 'deny' });
+        expect(events.at(-1), target).toMatchObject({ code: 'target_invalid', outcome: 'deny' });
         expect(res.body.error_description).toMatch(/request target/);
       }
     }
@@ -1421,7 +1421,10 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
 
 describe('the conformance suite', () => {
   it('reaches every reason code protect() can give', () => {
-    const reached = new Set(scenarios.map((s) => s.code).filter((c) => c !== undefined));
+    const reached = new Set<string>(scenarios.map((s) => s.code).filter((c) => c !== undefined));
+    // asserted by 'refuses a request target naming a scheme other than http(s)…' above: Fastify and
+    // Hono's node-server refuse such targets before protect() sees them, so it is not a scenario
+    reached.add('target_invalid');
     expect([...Object.values(REASON_CODES).flat()].filter((c) => !reached.has(c))).toEqual([]);
   });
 

@@ -325,7 +325,7 @@ describe('protect()', () => {
       expect(await rs.protect(bearerFacts(target, t)), target).toMatchObject({
         allow: false,
         status: 400,
-        code: 'authorization_malformed',
+        code: 'target_invalid',
       });
     }
     for (const target of ['/admin\\#', '/admin\\users', 'http://h/admin\\', '\\admin', '/x\\..\\admin']) {
