@@ -513,9 +513,8 @@ export class ResourceServer {
    * Adapters answer it before protect().
    */
   wellKnown(method: string, target: string): WellKnownResponse | undefined {
-    const q = target.indexOf('?');
-    const path = q < 0 ? target : target.slice(0, q);
-    if (path !== this.metadataPath) return undefined;
+    // origin-form or http(s) absolute-form, like the targets protect() reads
+    if (requestPath(target) !== this.metadataPath) return undefined;
     if (method !== 'GET' && method !== 'HEAD') {
       return {
         status: 405,

@@ -1387,6 +1387,15 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     });
   });
 
+  it('serves the metadata for an absolute-form request target too, and not for a query that names its path', async () => {
+    const url = profiles.main.server.url;
+    const absolute = await send(url, 'http://api.example.test/.well-known/oauth-protected-resource?x=1');
+    expect(absolute.status).toBe(200);
+    expect(absolute.body).toMatchObject({ resource: ORIGIN });
+    const trick = await send(url, 'http://api.example.test?/.well-known/oauth-protected-resource');
+    expect(trick.status).not.toBe(200);
+  });
+
   it('never puts a token or a proof in a decision event', () => {
     const text = JSON.stringify(Object.values(profiles).flatMap((p) => p.events));
     expect(text.length).toBeGreaterThan(1000);
