@@ -70,8 +70,17 @@ function compileTests(path: string, compile: (p: string) => PathTest): Tests {
     }
     return t;
   };
-  const lower = path.toLowerCase();
+  const lower = caseless(path);
   return [test(path), test(lower), test(collapse(path)), test(collapse(lower))];
+}
+
+/**
+ * The case-insensitive form of a path, as a framework that decodes before it lower-cases reads it
+ * (Fastify caseSensitive: false), in normal form again: `/%C3%9Cber` (Über) and `/%C3%BCber` (über)
+ * are both `/%C3%BCber`, `/%E2%84%AAeys` (KELVIN SIGN) is `/keys`.
+ */
+function caseless(path: string): string {
+  return normalPath(decoded(path).toLowerCase());
 }
 
 const collapse = (path: string): string => path.replace(/\/{2,}/g, '/');
@@ -167,7 +176,7 @@ export class RouteTable {
     for (const base of readings(rawPath, normal)) {
       for (let kind = 0; kind <= (CASELESS | COLLAPSED); kind++) {
         let path = kind & COLLAPSED ? collapse(base) : base;
-        if (kind & CASELESS) path = path.toLowerCase();
+        if (kind & CASELESS) path = caseless(path);
         const semi = path.indexOf(';');
         const paths = semi < 0 ? [path] : [path, path.replace(/;[^/]*/g, ''), path.slice(0, semi)];
         // a kind of reading that tests no route differently is tested once, as written

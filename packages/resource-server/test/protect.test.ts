@@ -359,6 +359,31 @@ describe('protect()', () => {
     expect(await rs.protect(bearerFacts('/%E2%84%AAeyss', t))).toMatchObject({ allow: true });
   });
 
+  it('matches a route with non-ASCII letters in any case of them, as a decoding caseless router does', async () => {
+    const rs = createResourceServer({
+      policy: policy({
+        defaults: { mode: 'off' },
+        routes: [
+          { path: '/%C3%BCber', mode: 'enforce' },
+          { path: '/%C3%89T%C3%89', mode: 'enforce' },
+        ],
+      }),
+    });
+    const t = await token();
+    // Fastify (caseSensitive: false) routes /Über, /ÜBER and /über to the /über handler
+    for (const [target, route] of [
+      ['/%C3%BCber', '/%C3%BCber'],
+      ['/%C3%9Cber', '/%C3%BCber'],
+      ['/%C3%9CBER', '/%C3%BCber'],
+      ['/%c3%9cber/x', '/%C3%BCber'],
+      ['/%C3%A9t%C3%A9', '/%C3%89T%C3%89'],
+      ['/%C3%89t%C3%A9', '/%C3%89T%C3%89'],
+    ]) {
+      expect(await rs.protect(bearerFacts(target!, t)), target).toMatchObject({ allow: false, route });
+    }
+    expect(await rs.protect(bearerFacts('/%C3%BCbers', t))).toMatchObject({ allow: true });
+  });
+
   it('matches routes case-insensitively, with runs of "/" as one and ;params ignored', async () => {
     const rs = createResourceServer({
       policy: policy({
