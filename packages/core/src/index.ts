@@ -81,6 +81,7 @@ export {
   type VerifiedProof,
   type VerifyProofOptions,
   verifyProof,
+  verifyProofPossession,
 } from './verify-proof.js';
 export {
   type Challenge,

@@ -371,9 +371,34 @@ export const PROOF_STEPS: ReadonlyArray<readonly [name: string, step: Step]> = [
  * the list of values when the header was repeated, or nothing.
  * Resolves with the proof key's thumbprint and the claims; throws a KeyboundError otherwise.
  */
-export async function verifyProof(
+export function verifyProof(
   proof: string | readonly string[] | undefined | null,
   options: VerifyProofOptions,
+): Promise<VerifiedProof> {
+  return runSteps(proof, options, PROOF_STEPS);
+}
+
+/** The steps that show current possession of the key: all but the request (htm, htu) and the nonce. */
+const POSSESSION_STEPS = PROOF_STEPS.filter(([name]) => name !== 'claims' && name !== 'nonce');
+
+/**
+ * Verifies that the DPoP header shows current possession of its key, whatever request it names:
+ * one well-formed proof, typ, alg, jwk, signature, iat in the window, jti, ath and (with a replay
+ * store) an unused jti, in verifyProof's order; htm, htu and the server nonce are not checked. For
+ * a resource server that tolerates a proof for the wrong URL while it rolls out (report mode) but
+ * must never take a bound token without its key.
+ */
+export function verifyProofPossession(
+  proof: string | readonly string[] | undefined | null,
+  options: Omit<VerifyProofOptions, 'htm' | 'htu' | 'nonce'>,
+): Promise<VerifiedProof> {
+  return runSteps(proof, { ...options, htm: '', htu: '' }, POSSESSION_STEPS);
+}
+
+async function runSteps(
+  proof: string | readonly string[] | undefined | null,
+  options: VerifyProofOptions,
+  steps: typeof PROOF_STEPS,
 ): Promise<VerifiedProof> {
   checkNumericOptions(options);
   const ctx = {
@@ -383,7 +408,7 @@ export async function verifyProof(
     now: options.now ?? Date.now() / 1000,
     raw: singleProof(proof),
   } as Context;
-  for (const [, step] of PROOF_STEPS) {
+  for (const [, step] of steps) {
     const pending = step(ctx);
     if (pending !== undefined) await pending;
   }

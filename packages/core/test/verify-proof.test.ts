@@ -10,6 +10,7 @@ import {
   PROOF_STEPS,
   type VerifyProofOptions,
   verifyProof,
+  verifyProofPossession,
   webCrypto,
 } from './helpers.js';
 import { expectCode } from './keybound-error-code.js';
@@ -690,5 +691,39 @@ describe('numeric options (a programming error, not a proof failure)', () => {
       );
     }
     expect(store.size).toBe(0);
+  });
+});
+
+describe('verifyProofPossession: current possession of the key, whatever request the proof names', () => {
+  it('accepts a proof for another method and URL, and without the nonce, but checks signature, iat, ath and replay', async () => {
+    const key = await generateDpopKey('ES256');
+    const other = await generateDpopKey('ES256');
+    const token = 'possession-token';
+    const store = new MemoryReplayStore();
+    const options = { accessToken: token, now: NOW, replayStore: store };
+    const elsewhere = await createProof(key, {
+      htm: 'POST',
+      htu: 'https://elsewhere.example/x',
+      accessToken: token,
+      iat: NOW,
+    });
+    expect((await verifyProofPossession(elsewhere, options)).jkt).toBe(key.jkt);
+    await expectCode(verifyProofPossession(elsewhere, options), 'replay');
+    // the same proof fails verifyProof on its URL: the two differ only there
+    await expectCode(
+      verifyProof(elsewhere, { ...options, htm: 'GET', htu: HTU, replayStore: undefined }),
+      'htm_mismatch',
+    );
+    const old = await createProof(key, { htm: 'GET', htu: HTU, accessToken: token, iat: NOW - 600 });
+    await expectCode(verifyProofPossession(old, options), 'iat_too_old');
+    const forOther = await createProof(key, { htm: 'GET', htu: HTU, accessToken: 'another-token', iat: NOW });
+    await expectCode(verifyProofPossession(forOther, options), 'ath_mismatch');
+    const [h, p] = (await createProof(key, { htm: 'GET', htu: HTU, accessToken: token, iat: NOW })).split(
+      '.',
+    );
+    const forged = `${h}.${p}.${(await createProof(other, { htm: 'GET', htu: HTU, iat: NOW })).split('.')[2]}`;
+    await expectCode(verifyProofPossession(forged, options), 'bad_signature');
+    await expectCode(verifyProofPossession(undefined, options), 'proof_missing');
+    await expectCode(verifyProofPossession([elsewhere, elsewhere], options), 'proof_multiple');
   });
 });

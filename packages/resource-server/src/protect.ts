@@ -22,21 +22,19 @@ import {
   certificateThumbprint,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_MAX_AGE_SECONDS,
-  defaultKeyCache,
   ERROR_CODES,
   FORWARDED_CERT_HEADERS,
-  getDefaultCrypto,
   KeyboundError,
   type KeyboundErrorCode,
   type KeyCache,
   LruCache,
   MemoryReplayStore,
   type NonceVerifier,
-  PROOF_STEPS,
   parseForwardedClientCert,
   type ReplayStore,
   type VerifiedProof,
   verifyProof,
+  verifyProofPossession,
 } from '@keybound/core';
 import { AccessTokenVerifier, type VerifiedToken } from './access-token.js';
 import { errorDescription, type PresentedScheme, wwwAuthenticate } from './challenge.js';
@@ -115,16 +113,6 @@ const EXPOSE = 'DPoP-Nonce, WWW-Authenticate';
  * must show possession of its key or certificate in every mode (see possession()).
  */
 const SENDER_CONSTRAINT_STEPS = new Set(['proof', 'binding']);
-/**
- * The steps of core's verifyProof that off mode skips and report mode tolerates for a DPoP-bound
- * token: the request it names (htm, htu) and the server nonce, which deployments get wrong while
- * they roll out. The others (one well-formed proof, typ, alg, jwk, signature, iat, jti, ath,
- * replay) show current possession of the key (an old or replayed proof, captured with its token,
- * does not) and run in every mode. A step core adds later runs in every mode until named here.
- */
-const TOLERATED_PROOF_STEPS: ReadonlySet<string> = new Set(['claims', 'nonce']);
-const POSSESSION_PROOF_STEPS = PROOF_STEPS.filter(([name]) => !TOLERATED_PROOF_STEPS.has(name));
-type ProofStepContext = Parameters<(typeof PROOF_STEPS)[number][1]>[0];
 
 /** The state of one decision, filled in step by step. */
 class Context {
@@ -372,42 +360,19 @@ async function possession(rs: ResourceServer, ctx: Context): Promise<void> {
   if (token.x5t !== undefined && ctx.x5t === undefined) ctx.x5t = await boundCertificate(rs, ctx, token.x5t);
 }
 
-/** The thumbprint of the proof key, after the possession steps of core's verifyProof. */
+/** The thumbprint of the proof key, once core has verified that the proof shows current possession. */
 async function proofKey(rs: ResourceServer, ctx: Context): Promise<string> {
-  // the steps fill in the rest of core's step context (parse: the JWS parts, header: the key)
-  const start: Pick<ProofStepContext, 'options' | 'crypto' | 'keyCache' | 'now' | 'raw'> = {
-    options: {
-      htm: ctx.facts.method,
-      htu: '',
-      accessTokenHash: ctx.ath,
-      now: ctx.now,
-      algorithms: ctx.rule.algs,
-      maxAgeSeconds: rs.maxAgeSeconds,
-      clockSkewSeconds: rs.clockSkewSeconds,
-      replayStore: rs.replayStore,
-    },
-    crypto: rs.crypto ?? getDefaultCrypto(),
-    keyCache: rs.keyCache ?? defaultKeyCache,
+  const verified = await verifyProofPossession(ctx.headers.all('dpop'), {
+    accessTokenHash: ctx.ath,
     now: ctx.now,
-    raw: singleProof(ctx.headers.all('dpop')),
-  };
-  const p = start as ProofStepContext;
-  for (const [, step] of POSSESSION_PROOF_STEPS) {
-    const pending = step(p);
-    if (pending !== undefined) await pending;
-  }
-  return p.key.jkt;
-}
-
-/** The one DPoP header value, as core's verifyProof takes it (proof_missing, proof_multiple). */
-function singleProof(values: readonly string[] | undefined): string {
-  if (values !== undefined && values.length > 1)
-    throw new KeyboundError('proof_multiple', 'the request has more than one DPoP header');
-  const value = values?.[0];
-  if (value === undefined || value.length === 0) throw new KeyboundError('proof_missing');
-  if (value.includes(','))
-    throw new KeyboundError('proof_multiple', 'the DPoP header holds a list of values');
-  return value;
+    algorithms: ctx.rule.algs,
+    maxAgeSeconds: rs.maxAgeSeconds,
+    clockSkewSeconds: rs.clockSkewSeconds,
+    replayStore: rs.replayStore,
+    keyCache: rs.keyCache,
+    crypto: rs.crypto,
+  });
+  return verified.jkt;
 }
 
 function requirement(ctx: Context, dpop: boolean, mtls: boolean): void {
