@@ -81,6 +81,15 @@ interface Parts {
   rest: string;
 }
 
+/** Where the path of `value` ends: at the first "?" or "#" from `from`, else at the end. */
+function pathEnd(value: string, from = 0): number {
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return i;
+  }
+  return value.length;
+}
+
 /** Scheme, "//" and authority, held to RFC 3986 (an internationalised host name aside when allowed). */
 function splitUri(value: string, international: boolean): Parts {
   const scheme = SCHEME.exec(value);
@@ -176,12 +185,7 @@ function finish(value: string, scheme: string, authority: string, path: string):
  * strict URI a server asks for and names the same path as the request's target.
  */
 export function htuClaimFor(url: string): string {
-  let end = url.length;
-  const q = url.indexOf('?');
-  const f = url.indexOf('#');
-  if (q >= 0) end = q;
-  if (f >= 0 && f < end) end = f;
-  const withoutQuery = url.slice(0, end);
+  const withoutQuery = url.slice(0, pathEnd(url));
   const scheme = SCHEME.exec(withoutQuery);
   if (scheme === null || !withoutQuery.startsWith('//', scheme[0].length)) return withoutQuery;
   const slash = withoutQuery.indexOf('/', scheme[0].length + 2);
@@ -198,15 +202,7 @@ export function htuClaimFor(url: string): string {
 export function normalizeHtu(value: string): string {
   if (typeof value !== 'string') throw new KeyboundError('htu_mismatch', 'htu is not a string');
   const { scheme, authority, rest } = splitUri(value, true);
-  let end = rest.length;
-  for (let i = 0; i < rest.length; i++) {
-    const c = rest.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) {
-      end = i;
-      break;
-    }
-  }
-  return finish(value, scheme, authority, encodePath(value, rest.slice(0, end)));
+  return finish(value, scheme, authority, encodePath(value, rest.slice(0, pathEnd(rest))));
 }
 
 /**
@@ -228,17 +224,17 @@ export function normalizeHtuClaim(value: string): string {
     return fail(value, 'htu contains a "%" that does not start a percent-encoded octet (RFC 3986 §2.1)');
   }
   const { scheme, authority, rest } = splitUri(value, false);
-  const q = rest.indexOf('?');
-  const h = rest.indexOf('#');
-  const pathEnd = q >= 0 && (h < 0 || q < h) ? q : h >= 0 ? h : rest.length;
-  const path = rest.slice(0, pathEnd);
+  const end = pathEnd(rest);
+  const path = rest.slice(0, end);
   if (!PATH.test(path)) return fail(value, 'htu has a path with characters RFC 3986 does not allow there');
+  // the query runs to the first "#" after the path, the fragment from there on
+  const h = rest.indexOf('#', end);
+  const query = rest[end] === '?' ? rest.slice(end + 1, h < 0 ? rest.length : h) : '';
   if (h >= 0) {
-    const query = q >= 0 && q < h ? rest.slice(q + 1, h) : '';
     if (!QUERY_OR_FRAGMENT.test(query) || !QUERY_OR_FRAGMENT.test(rest.slice(h + 1))) {
       return fail(value, 'htu has a query or fragment with characters RFC 3986 does not allow there');
     }
-  } else if (q >= 0 && !QUERY_OR_FRAGMENT.test(rest.slice(q + 1))) {
+  } else if (!QUERY_OR_FRAGMENT.test(query)) {
     return fail(value, 'htu has a query with characters RFC 3986 does not allow there');
   }
   return finish(value, scheme, authority, path);
