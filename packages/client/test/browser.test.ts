@@ -366,33 +366,36 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
   it('does not overwrite a stored key it cannot use, and leaves no connection open when it refuses', async () => {
     const page = await open();
     const result = await page.evaluate(async () => {
-      const dbName = 'unusable-record';
-      const first = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' });
-      first.store.close();
-      // make the stored record unusable for this version: an algorithm it does not know
-      await new Promise<void>((resolve, reject) => {
-        const request = indexedDB.open(dbName);
-        request.onsuccess = () => {
-          const db = request.result;
-          const tx = db.transaction(db.objectStoreNames[0]!, 'readwrite');
-          const store = tx.objectStore(db.objectStoreNames[0]!);
-          const get = store.get('k');
-          get.onsuccess = () => store.put({ ...get.result, alg: 'ES999' }, 'k');
-          tx.oncomplete = () => {
-            db.close();
-            resolve();
+      /** A key stored in dbName, then made unusable for this version: an algorithm it does not know. */
+      const spoiledKey = async (dbName: string) => {
+        const first = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' });
+        first.store.close();
+        await new Promise<void>((resolve, reject) => {
+          const request = indexedDB.open(dbName);
+          request.onsuccess = () => {
+            const db = request.result;
+            const tx = db.transaction(db.objectStoreNames[0]!, 'readwrite');
+            const store = tx.objectStore(db.objectStoreNames[0]!);
+            const get = store.get('k');
+            get.onsuccess = () => store.put({ ...get.result, alg: 'ES999' }, 'k');
+            tx.oncomplete = () => {
+              db.close();
+              resolve();
+            };
+            tx.onerror = () => reject(tx.error);
           };
-          tx.onerror = () => reject(tx.error);
-        };
-        request.onerror = () => reject(request.error);
-      });
-      const refused = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' }).then(
+          request.onerror = () => reject(request.error);
+        });
+        return first.key;
+      };
+      await spoiledKey('unusable-record');
+      const refused = await window.kb.loadOrCreateBrowserKey({ dbName: 'unusable-record', id: 'k' }).then(
         () => 'overwritten',
         (e: { code: string }) => e.code,
       );
       // the refusal closed its connection: an upgrade of the database is not blocked by it
       const blocked = await new Promise<string>((resolve) => {
-        const request = indexedDB.open(dbName, 99);
+        const request = indexedDB.open('unusable-record', 99);
         request.onblocked = () => resolve('blocked');
         request.onsuccess = () => {
           request.result.close();
@@ -400,32 +403,20 @@ describe.skipIf(!available)('browser entry in Chromium', () => {
         };
         request.onerror = () => resolve(`error ${request.error?.name}`);
       });
-      return { refused, blocked };
-    });
-    expect(result).toEqual({ refused: 'stored_key_mismatch', blocked: 'not blocked' });
-    const replaced = await page.evaluate(async () => {
-      // a fresh database: the upgraded one above has no key store any more
-      const dbName = 'unusable-record-2';
-      const first = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k' });
-      first.store.close();
-      await new Promise<void>((resolve) => {
-        const request = indexedDB.open(dbName);
-        request.onsuccess = () => {
-          const db = request.result;
-          const tx = db.transaction(db.objectStoreNames[0]!, 'readwrite');
-          const store = tx.objectStore(db.objectStoreNames[0]!);
-          const get = store.get('k');
-          get.onsuccess = () => store.put({ ...get.result, alg: 'ES999' }, 'k');
-          tx.oncomplete = () => {
-            db.close();
-            resolve();
-          };
-        };
+      // with replace: true, a new key takes its place
+      const first = await spoiledKey('unusable-record-2');
+      const again = await window.kb.loadOrCreateBrowserKey({
+        dbName: 'unusable-record-2',
+        id: 'k',
+        replace: true,
       });
-      const again = await window.kb.loadOrCreateBrowserKey({ dbName, id: 'k', replace: true });
-      return { created: again.created, differs: again.key.jkt !== first.key.jkt };
+      return { refused, blocked, replaced: { created: again.created, differs: again.key.jkt !== first.jkt } };
     });
-    expect(replaced).toEqual({ created: true, differs: true });
+    expect(result).toEqual({
+      refused: 'stored_key_mismatch',
+      blocked: 'not blocked',
+      replaced: { created: true, differs: true },
+    });
     await page.close();
   });
 
