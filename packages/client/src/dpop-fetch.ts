@@ -203,10 +203,11 @@ export function createDpopFetch(options: DpopFetchOptions): FetchLike {
       for (const name of CROSS_ORIGIN_DROPPED) headers.delete(name);
     if (toGet) for (const name of BODY_HEADERS) headers.delete(name);
     const { body: _body, ...withoutBody } = init;
+    const method = toGet ? 'GET' : req.method;
     const hop: Outgoing = {
       url: next.href,
-      method: toGet ? 'GET' : req.method,
-      init: { ...(toGet ? withoutBody : init), method: toGet ? 'GET' : req.method, headers },
+      method,
+      init: { ...(toGet ? withoutBody : init), method, headers },
       replayable: true,
       redirect: 'follow',
     };
