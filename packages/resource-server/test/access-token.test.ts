@@ -251,23 +251,13 @@ describe('opaque tokens through RFC 7662 introspection', () => {
   it('accepts a response without aud only when the issuer is configured with requireAudience: false', async () => {
     const t = opaque();
     issuer.introspection.set(t, { active: true, exp: Math.floor(Date.now() / 1000) + 60 });
-    const rs = createResourceServer({
-      policy: {
-        resource: RESOURCE,
-        publicOrigins: [RESOURCE],
-        issuers: [
-          {
-            issuer: issuer.issuer,
-            introspection: {
-              endpoint: issuer.introspectionEndpoint,
-              clientId: issuer.clientId,
-              requireAudience: false,
-            },
-          },
-        ],
-        defaults: { require: 'none' },
+    const rs = server({
+      introspection: {
+        endpoint: issuer.introspectionEndpoint,
+        clientId: issuer.clientId,
+        clientSecret: issuer.clientSecret,
+        requireAudience: false,
       },
-      introspectionSecret: () => issuer.clientSecret,
     });
     expect(codeOf(await bearer(rs, t))).toBe('allow');
     // an aud that names another resource is still refused
